@@ -1,0 +1,331 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordingActions is the trusted side in these tests: it keeps what it
+// was asked to perform, as Discord would keep the messages sent.
+type recordingActions struct {
+	mu    sync.Mutex
+	calls []Call
+	fail  *CodeError
+	block   chan struct{} // when non-nil, Perform waits for it
+	entered chan struct{} // when non-nil, Perform signals it before waiting
+}
+
+func (a *recordingActions) Perform(ctx context.Context, c Call) (json.RawMessage, error) {
+	if a.entered != nil {
+		a.entered <- struct{}{}
+	}
+	if a.block != nil {
+		select {
+		case <-a.block:
+		case <-ctx.Done():
+			return nil, Errorf(CodeTimeout, "cancelled")
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, c)
+	if a.fail != nil {
+		return nil, a.fail
+	}
+	return json.RawMessage(`{"success":true}`), nil
+}
+
+func (a *recordingActions) sent() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, c := range a.calls {
+		var args []any
+		_ = json.Unmarshal(c.Args, &args)
+		b, _ := json.Marshal(args)
+		out = append(out, c.API.Name+" "+string(b))
+	}
+	return out
+}
+
+func commandEvent(content string) Event {
+	return Event{
+		Kind: "command",
+		Modules: map[string]json.RawMessage{
+			"message": json.RawMessage(`{"id":"10","content":` + quote(content) + `,"author":{"id":"7","username":"ann"}}`),
+			"command": json.RawMessage(`{"prefix":"!","suffix":"","key":"hello","arguments":[]}`),
+		},
+		Denied: map[string]string{"member": "members_read"},
+	}
+}
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func deliver(t *testing.T, s *Supervisor, code string, granted []string, limits Limits) Result {
+	t.Helper()
+	p, err := Compile("test.skyext", code, true)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	res, err := s.Deliver(context.Background(), Delivery{
+		Spec:  Spec{Key: Key{Guild: "g1", Extension: "t"}, Version: "1.0.0", Program: p, Granted: NewScopeSet(granted...), Limits: limits},
+		Event: commandEvent("!hello"),
+	})
+	if err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	return res
+}
+
+func TestLegacyRuns(t *testing.T) {
+	t.Parallel()
+	fast := Limits{Timeout: 300 * time.Millisecond}
+	cases := []struct {
+		name     string
+		code     string
+		granted  []string
+		limits   Limits
+		wantFail string // failure kind, "" for success
+		wantMsg  string // substring of the failure message
+		wantSent []string
+	}{
+		{
+			name:     "reply with scope",
+			code:     "const message = require('message');\nawait message.reply('Hello, ' + message.author.username + '!');",
+			granted:  []string{"messages_write"},
+			wantSent: []string{`message.reply ["Hello, ann!"]`},
+		},
+		{
+			name:     "reply without scope rejects with MISSING_SCOPES",
+			code:     "await require('message').reply('hi');",
+			wantFail: FailError, wantMsg: "MISSING_SCOPES",
+		},
+		{
+			name:     "caught missing scope lets the run succeed",
+			code:     "try { await require('message').reply('hi'); } catch (e) { if (e.code !== 'MISSING_SCOPES') throw e; }",
+			wantSent: nil,
+		},
+		{
+			name:     "replies keep call order without await",
+			code:     "const m = require('message'); m.reply('one'); m.reply('two'); m.reply('three');",
+			granted:  []string{"messages_write"},
+			wantSent: []string{`message.reply ["one"]`, `message.reply ["two"]`, `message.reply ["three"]`},
+		},
+		{
+			name:     "top-level return ends the run early",
+			code:     "const m = require('message');\nif (true) return;\nawait m.reply('never');",
+			granted:  []string{"messages_write"},
+			wantSent: nil,
+		},
+		{
+			name:     "unknown module",
+			code:     "require('fs');",
+			wantFail: FailError, wantMsg: "Unknown module: fs",
+		},
+		{
+			name:     "module withheld for a scope",
+			code:     "require('member');",
+			wantFail: FailError, wantMsg: "members_read",
+		},
+		{
+			name:     "legacy module not provided for this trigger",
+			code:     "require('interaction');",
+			wantFail: FailError, wantMsg: "interaction is not a valid SkynetScript module",
+		},
+		{
+			name:     "infinite loop is stopped",
+			code:     "while (true) {}",
+			limits:   fast,
+			wantFail: FailTimeout,
+		},
+		{
+			name:     "infinite loop inside an async continuation is stopped",
+			code:     "const m = require('message');\nawait m.reply('x');\nfor (;;) {}",
+			granted:  []string{"messages_write"},
+			limits:   fast,
+			wantFail: FailTimeout,
+			wantSent: []string{`message.reply ["x"]`},
+		},
+		{
+			name:     "deep recursion hits the stack limit",
+			code:     "function f(n) { return f(n + 1) + 1; } f(0);",
+			wantFail: FailStack,
+		},
+		{
+			name:     "eval is gone",
+			code:     "eval('1+1');",
+			wantFail: FailError, wantMsg: "eval is not defined",
+		},
+		{
+			name:     "Function constructor refused",
+			code:     "Function('return 1')();",
+			wantFail: FailError, wantMsg: "code generation from strings is disabled",
+		},
+		{
+			name:     "Function constructor through a prototype refused",
+			code:     "(async function(){}).constructor('return process')();",
+			wantFail: FailError, wantMsg: "code generation from strings is disabled",
+		},
+		{
+			name:     "a promise nothing settles fails at once",
+			code:     "await new Promise(() => {});",
+			wantFail: FailError, wantMsg: "nothing will ever settle",
+		},
+		{
+			name:     "host call budget",
+			code:     "const m = require('message'); for (let i = 0; i < 3; i++) await m.reply('n' + i);",
+			granted:  []string{"messages_write"},
+			limits:   Limits{MaxHostCalls: 2},
+			wantFail: FailError, wantMsg: "BUDGET_EXCEEDED",
+			wantSent: []string{`message.reply ["n0"]`, `message.reply ["n1"]`},
+		},
+		{
+			name:     "process is not defined",
+			code:     "process.env.SKYBOT_TOKEN",
+			wantFail: FailError, wantMsg: "process is not defined",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			acts := &recordingActions{}
+			s := NewSupervisor(acts, nil)
+			defer s.Close()
+			res := deliver(t, s, tc.code, tc.granted, tc.limits)
+			switch {
+			case tc.wantFail == "" && res.Failure != nil:
+				t.Fatalf("run failed: %v", res.Failure)
+			case tc.wantFail != "" && res.Failure == nil:
+				t.Fatalf("run succeeded, want %s failure", tc.wantFail)
+			case tc.wantFail != "" && res.Failure.Kind != tc.wantFail:
+				t.Fatalf("failure kind %q (%s), want %q", res.Failure.Kind, res.Failure.Message, tc.wantFail)
+			case tc.wantMsg != "" && !strings.Contains(res.Failure.Message, tc.wantMsg):
+				t.Fatalf("failure message %q does not contain %q", res.Failure.Message, tc.wantMsg)
+			}
+			if got := acts.sent(); strings.Join(got, "\n") != strings.Join(tc.wantSent, "\n") {
+				t.Fatalf("sent %q, want %q", got, tc.wantSent)
+			}
+		})
+	}
+}
+
+func TestIsolateSurvivesFailuresAndKeepsServing(t *testing.T) {
+	t.Parallel()
+	acts := &recordingActions{}
+	s := NewSupervisor(acts, nil)
+	defer s.Close()
+	p, err := Compile("x.skyext", "const m = require('message');\nif (m.content === 'loop') { while (true) {} }\nawait m.reply('ok ' + m.content);", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Key: Key{"g", "x"}, Program: p, Granted: NewScopeSet("messages_write"), Limits: Limits{Timeout: 200 * time.Millisecond}}
+	for _, content := range []string{"loop", "a", "loop", "b"} {
+		res, err := s.Deliver(context.Background(), Delivery{Spec: spec, Event: commandEvent(content)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (content == "loop") != (res.Failure != nil) {
+			t.Fatalf("%s: failure = %v", content, res.Failure)
+		}
+	}
+	if got, want := strings.Join(acts.sent(), ","), `message.reply ["ok a"],message.reply ["ok b"]`; got != want {
+		t.Fatalf("sent %s, want %s", got, want)
+	}
+	if s.Live() != 1 {
+		t.Fatalf("live isolates = %d, want 1 (reused)", s.Live())
+	}
+}
+
+func TestMailboxFullIsAnExplicitRejection(t *testing.T) {
+	t.Parallel()
+	acts := &recordingActions{block: make(chan struct{}), entered: make(chan struct{}, 8)}
+	s := NewSupervisor(acts, nil)
+	defer s.Close()
+	p, err := Compile("m.skyext", "await require('message').reply('x');", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Key: Key{"g", "m"}, Program: p, Granted: NewScopeSet("messages_write"), Limits: Limits{MailboxSize: 2}}
+	const n = 6
+	results := make(chan Result, n)
+	send := func() {
+		res, _ := s.Deliver(context.Background(), Delivery{Spec: spec, Event: commandEvent("x")})
+		results <- res
+	}
+	go send()
+	<-acts.entered // the first run is now inside Perform, holding the actor
+	for range n - 1 {
+		go send()
+	}
+	// One runs (blocked in Perform), two wait in the mailbox, three are refused.
+	rejected := 0
+	for rejected < n-3 {
+		res := <-results
+		if res.Failure == nil || res.Failure.Kind != FailRejected {
+			t.Fatalf("got %+v before the blocked run finished, want a rejection", res.Failure)
+		}
+		rejected++
+	}
+	close(acts.block)
+	for range 3 {
+		if res := <-results; res.Failure != nil {
+			t.Fatalf("queued run failed: %v", res.Failure)
+		}
+	}
+	if got := s.Stats().Rejected; got != n-3 {
+		t.Fatalf("rejected counter = %d, want %d", got, n-3)
+	}
+}
+
+func TestCompileRefusesWrapperEscape(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{
+		"}); globalThis.x = 1; (async () => {",
+		"}, function () {",
+		"}) (function () {",
+		"const s = 'unterminated\n';",
+		strings.Repeat("[", 300) + strings.Repeat("]", 300),
+	} {
+		if _, err := Compile("bad.skyext", code, true); err == nil {
+			t.Errorf("Compile(%q) succeeded, want an error", code)
+		}
+	}
+	if _, err := Compile("ok.skyext", "(async () => { await 1; })();\nreturn;", true); err != nil {
+		t.Errorf("self-wrapped legacy code refused: %v", err)
+	}
+}
+
+func TestEveryAPIRefusesWithoutItsScope(t *testing.T) {
+	t.Parallel()
+	for _, api := range APIs {
+		if api.Scope == "" {
+			continue
+		}
+		t.Run(api.Name, func(t *testing.T) {
+			acts := &recordingActions{}
+			s := NewSupervisor(acts, nil)
+			defer s.Close()
+			module, fn, _ := strings.Cut(api.Name, ".")
+			code := "try { await require('" + module + "')." + fn + "('x'); } catch (e) { if (e.code !== 'MISSING_SCOPES') throw e; return; }\nthrow new Error('no refusal');"
+			ev := commandEvent("x")
+			if _, ok := ev.Modules[module]; !ok {
+				ev.Modules[module] = json.RawMessage(`{}`)
+			}
+			p, err := Compile("scope.skyext", code, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Deliver(context.Background(), Delivery{Spec: Spec{Key: Key{"g", "s"}, Program: p, Granted: NewScopeSet()}, Event: ev})
+			if err != nil || res.Failure != nil {
+				t.Fatalf("%s: %v %v", api.Name, err, res.Failure)
+			}
+			if len(acts.sent()) != 0 {
+				t.Fatalf("%s reached the trusted side without its scope", api.Name)
+			}
+		})
+	}
+}

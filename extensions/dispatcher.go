@@ -1,0 +1,400 @@
+package extensions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// User is the plain view of a Discord user that extensions receive.
+type User struct {
+	ID         string
+	Username   string
+	GlobalName string
+	Avatar     string
+	Bot        bool
+	System     bool
+}
+
+// Message is a guild message as the dispatcher needs it: plain data the
+// bot layer copies out of the gateway event.
+type Message struct {
+	GuildID     string
+	GuildName   string
+	ChannelID   string
+	ChannelName string
+	ChannelType int
+	ID          string
+	Content     string
+	Author      User
+	Mentions    []User
+	CreatedAt   time.Time
+}
+
+// Origin is what the trusted side needs to act for one invocation. It is
+// handed to the executor with every host call and never enters an isolate.
+type Origin struct {
+	GuildID     string
+	ChannelID   string
+	MessageID   string
+	UserID      string
+	ExtensionID store.ExtensionID
+	VersionID   store.VersionID
+	Extension   string
+	Version     string
+}
+
+// Run is the report of one invocation, for observers (the demo transcript,
+// later metrics).
+type Run struct {
+	GuildID   string
+	Extension string
+	Version   string
+	Trigger   string
+	Result    sandbox.Result
+}
+
+// Dispatcher routes guild events to the installed, enabled extensions of
+// the guild that subscribe to them.
+type Dispatcher struct {
+	m       *Manager
+	botUser User
+	observe func(Run)
+}
+
+// NewDispatcher returns a dispatcher over m. botUser is skybot's own user
+// (its messages never trigger extensions). observe, if not nil, sees every
+// run after it is logged.
+func NewDispatcher(m *Manager, botUser User, observe func(Run)) *Dispatcher {
+	return &Dispatcher{m: m, botUser: botUser, observe: observe}
+}
+
+// guildView is what routing needs of one guild, cached until an install
+// changes.
+type guildView struct {
+	prefix   string
+	installs []activeInstall
+}
+
+type activeInstall struct {
+	install  store.Install
+	version  store.Version
+	manifest Manifest
+	program  *sandbox.Program
+	loadErr  error // set when the code cannot be loaded; reported per event
+}
+
+func (m *Manager) invalidate(guild store.GuildID) {
+	m.mu.Lock()
+	delete(m.guilds, guild)
+	m.mu.Unlock()
+}
+
+// view returns the cached routing view of guild, building it on a miss.
+func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, error) {
+	m.mu.Lock()
+	v, ok := m.guilds[guild]
+	m.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	g, err := m.store.EnsureGuild(ctx, guild)
+	if err != nil {
+		return nil, fmt.Errorf("guild %s: %w", guild, err)
+	}
+	ins, err := m.store.Installs(ctx, guild)
+	if err != nil {
+		return nil, fmt.Errorf("installs of %s: %w", guild, err)
+	}
+	v = &guildView{prefix: g.Prefix}
+	for _, in := range ins {
+		if !in.Enabled {
+			continue
+		}
+		ai := activeInstall{install: in}
+		ai.version, err = m.store.Version(ctx, in.VersionID)
+		if err == nil {
+			err = json.Unmarshal(ai.version.Manifest, &ai.manifest)
+		}
+		if err == nil {
+			ai.program, err = m.program(ai.version, ai.manifest)
+		}
+		ai.loadErr = err
+		v.installs = append(v.installs, ai)
+	}
+	m.mu.Lock()
+	m.guilds[guild] = v
+	m.mu.Unlock()
+	return v, nil
+}
+
+// OnMessage runs every extension of the message's guild whose trigger
+// matches it, in install order. Bots' messages, skybot's own included,
+// trigger nothing.
+func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
+	if msg.GuildID == "" || msg.Author.Bot || msg.Author.ID == d.botUser.ID {
+		return nil
+	}
+	view, err := d.m.view(ctx, store.GuildID(msg.GuildID))
+	if err != nil {
+		return err
+	}
+	cmd, isCommand := parseCommand(view.prefix, msg.Content)
+	for _, ai := range view.installs {
+		var ev sandbox.Event
+		switch {
+		case ai.manifest.Type == TypeCommand && isCommand && cmd.key == ai.manifest.Key:
+			ev = commandEvent(view.prefix, cmd, ai.manifest.Key, msg, d.botUser)
+		case ai.manifest.Type == TypeKeyword && keywordMatches(ai.manifest, msg.Content):
+			ev = keywordEvent(ai.manifest, msg, d.botUser, view.prefix)
+		default:
+			continue
+		}
+		d.run(ctx, ai, ev, Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID})
+	}
+	return nil
+}
+
+// run delivers one event and records its outcome in the extension's log.
+func (d *Dispatcher) run(ctx context.Context, ai activeInstall, ev sandbox.Event, origin Origin) {
+	in := ai.install
+	origin.ExtensionID, origin.VersionID = in.ExtensionID, in.VersionID
+	origin.Extension, origin.Version = in.Name, in.Version
+
+	var res sandbox.Result
+	if ai.loadErr != nil {
+		res.Failure = &sandbox.Failure{Kind: sandbox.FailCompile, Message: ai.loadErr.Error()}
+	} else {
+		granted := sandbox.NewScopeSet(in.GrantedScopes...)
+		withholdModules(&ev, granted)
+		limits := d.m.opts.Limits
+		if ai.manifest.TimeoutMS > 0 {
+			limits.Timeout = time.Duration(ai.manifest.TimeoutMS) * time.Millisecond
+		}
+		var err error
+		res, err = d.m.runner.Deliver(ctx, sandbox.Delivery{
+			Spec: sandbox.Spec{
+				Key:     sandbox.Key{Guild: origin.GuildID, Extension: in.Name},
+				Version: in.Version, Program: ai.program, Granted: granted, Limits: limits,
+			},
+			Event:  ev,
+			Origin: origin,
+		})
+		if err != nil {
+			res.Failure = &sandbox.Failure{Kind: sandbox.FailInternal, Message: err.Error()}
+		}
+	}
+	d.m.recordRun(ctx, in, res)
+	if d.observe != nil {
+		d.observe(Run{GuildID: origin.GuildID, Extension: in.Name, Version: in.Version, Trigger: ev.Kind, Result: res})
+	}
+}
+
+// recordRun writes an invocation's console output and failure to the
+// extension's log, where the guild admin reads it.
+func (m *Manager) recordRun(ctx context.Context, in store.Install, res sandbox.Result) {
+	entry := func(level, kind, msg, detail string) {
+		err := m.store.AppendLog(ctx, store.LogEntry{
+			GuildID: in.GuildID, ExtensionID: in.ExtensionID, VersionID: in.VersionID,
+			Level: level, Kind: kind, Message: msg, Detail: detail,
+		})
+		if err != nil {
+			m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "err", err)
+		}
+	}
+	for _, line := range res.Console {
+		entry(line.Level, "console", line.Text, "")
+	}
+	if res.ConsoleDropped > 0 {
+		entry("warn", "console", fmt.Sprintf("%d console lines over the per-run limit were not kept", res.ConsoleDropped), "")
+	}
+	for _, c := range res.Calls {
+		if c.Outcome != "ok" {
+			entry("warn", "run", fmt.Sprintf("%s was refused: %s", c.API, c.Outcome), "scope "+c.Scope)
+		}
+	}
+	if f := res.Failure; f != nil {
+		entry("error", "error", f.Kind+": "+f.Message, f.Stack)
+		m.log.Warn("extension run failed", "guild_id", in.GuildID, "ext", in.Name, "version", in.Version, "kind", f.Kind, "err", f.Message)
+	}
+}
+
+// Logs returns the newest lines of an installed extension's log.
+func (m *Manager) Logs(ctx context.Context, guild store.GuildID, name string, limit int) ([]store.LogEntry, error) {
+	in, err := m.store.InstallByName(ctx, guild, name)
+	if err != nil {
+		return nil, err
+	}
+	return m.store.Logs(ctx, guild, in.ExtensionID, limit)
+}
+
+// command is a parsed prefix command.
+type command struct {
+	key          string // lower-cased first token
+	suffix       string // untrimmed, whitespace runs collapsed
+	trimmedSufix string
+}
+
+var spaceRun = regexp.MustCompile(`[ \x{00a0}]+`)
+
+// parseCommand splits a message that starts with prefix into its key and
+// suffix (SKYEXT.md part B 2.2): the first token lower-cased is the key;
+// runs of spaces collapse while newlines and tabs stay.
+func parseCommand(prefix, content string) (command, bool) {
+	if prefix == "" || !strings.HasPrefix(content, prefix) {
+		return command{}, false
+	}
+	rest := content[len(prefix):]
+	first := strings.IndexFunc(rest, func(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+	key, suffix := rest, ""
+	if first >= 0 {
+		key, suffix = rest[:first], rest[first:]
+	}
+	if key == "" {
+		return command{}, false
+	}
+	suffix = spaceRun.ReplaceAllString(suffix, " ")
+	return command{key: strings.ToLower(key), suffix: suffix, trimmedSufix: strings.TrimSpace(suffix)}, true
+}
+
+// keywordMatches is part B 2.3: a substring match of any keyword, ["*"]
+// alone matching everything, case-insensitive unless case_sensitive.
+func keywordMatches(m Manifest, content string) bool {
+	if len(m.Keywords) == 1 && m.Keywords[0] == "*" {
+		return true
+	}
+	if !m.CaseSensitive {
+		content = strings.ToLower(content)
+	}
+	for _, k := range m.Keywords {
+		if !m.CaseSensitive {
+			k = strings.ToLower(k)
+		}
+		if k != "" && strings.Contains(content, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// moduleScopes are the part B gates on data modules (2.7).
+var moduleScopes = map[string]string{
+	"member": "members_read", "channel": "channels_read", "guild": "guild_read",
+	"roles": "roles_read", "config": "config",
+}
+
+// withholdModules removes the data of modules whose scope was not granted,
+// so the isolate never receives it, and records why.
+func withholdModules(ev *sandbox.Event, granted sandbox.ScopeSet) {
+	for module, scope := range moduleScopes {
+		if granted.Has(scope) {
+			continue
+		}
+		delete(ev.Modules, module)
+		if ev.Denied == nil {
+			ev.Denied = map[string]string{}
+		}
+		ev.Denied[module] = scope
+	}
+}
+
+func commandEvent(prefix string, cmd command, key string, msg Message, bot User) sandbox.Event {
+	args := []string{}
+	if cmd.trimmedSufix != "" {
+		args = strings.Fields(cmd.trimmedSufix)
+	}
+	ev := messageEvent("command", msg, bot, prefix, cmd.suffix)
+	ev.Modules["command"] = mustJSON(map[string]any{
+		"prefix": prefix, "suffix": cmd.trimmedSufix, "key": key, "arguments": args,
+	})
+	return ev
+}
+
+func keywordEvent(m Manifest, msg Message, bot User, prefix string) sandbox.Event {
+	ev := messageEvent("keyword", msg, bot, prefix, "")
+	ev.Modules["keyword"] = mustJSON(map[string]any{"keywords": m.Keywords})
+	return ev
+}
+
+// messageEvent builds the modules every message-triggered legacy run has:
+// message, user/author, bot and moment (part B 3.3, 3.4, 3.8).
+func messageEvent(kind string, msg Message, bot User, prefix, suffix string) sandbox.Event {
+	author := userData(msg.Author)
+	mentions := make([]map[string]any, 0, len(msg.Mentions))
+	for _, u := range msg.Mentions {
+		mentions = append(mentions, shortUser(u))
+	}
+	message := map[string]any{
+		"id":        msg.ID,
+		"content":   msg.Content,
+		"author":    shortUser(msg.Author),
+		"channel":   map[string]any{"id": msg.ChannelID, "name": msg.ChannelName, "type": msg.ChannelType},
+		"guild":     map[string]any{"id": msg.GuildID, "name": msg.GuildName},
+		"createdAt": msg.CreatedAt.UTC().Format(time.RFC3339Nano),
+		"suffix":    suffix,
+		"mentions":  mentions,
+	}
+	return sandbox.Event{
+		Kind: kind,
+		Modules: map[string]json.RawMessage{
+			"message": mustJSON(message),
+			"user":    mustJSON(author),
+			"author":  mustJSON(author),
+			"bot":     mustJSON(map[string]any{"user": shortUser(bot), "prefix": prefix}),
+			"moment":  mustJSON(map[string]any{"now": time.Now().UnixMilli()}),
+		},
+	}
+}
+
+func shortUser(u User) map[string]any {
+	return map[string]any{"id": u.ID, "username": u.Username, "discriminator": "0", "tag": u.Username, "bot": u.Bot}
+}
+
+// userData is the user/author module shape (part B 3.4).
+func userData(u User) map[string]any {
+	display := u.GlobalName
+	if display == "" {
+		display = u.Username
+	}
+	avatar := any(nil)
+	avatarURL := defaultAvatarURL(u.ID)
+	if u.Avatar != "" {
+		avatar = u.Avatar
+		avatarURL = fmt.Sprintf("https://cdn.discordapp.com/avatars/%s/%s.webp?size=128", u.ID, u.Avatar)
+	}
+	return map[string]any{
+		"id": u.ID, "username": u.Username, "displayName": display, "discriminator": "0",
+		"tag": u.Username, "bot": u.Bot, "system": u.System, "avatar": avatar,
+		"banner": nil, "accentColor": nil, "createdTimestamp": snowflakeTime(u.ID),
+		"avatarURL": avatarURL, "defaultAvatarURL": defaultAvatarURL(u.ID),
+	}
+}
+
+func defaultAvatarURL(id string) string {
+	var n uint64
+	fmt.Sscan(id, &n)
+	return fmt.Sprintf("https://cdn.discordapp.com/embed/avatars/%d.png", (n>>22)%6)
+}
+
+// snowflakeTime is the creation time in epoch ms encoded in a Discord id.
+func snowflakeTime(id string) int64 {
+	var n uint64
+	if _, err := fmt.Sscan(id, &n); err != nil {
+		return 0
+	}
+	return int64(n>>22) + 1420070400000
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal module data: %v", err))
+	}
+	return b
+}

@@ -1,0 +1,298 @@
+package extensions
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// Runner delivers events to isolates; *sandbox.Supervisor is one.
+type Runner interface {
+	Deliver(ctx context.Context, d sandbox.Delivery) (sandbox.Result, error)
+	Evict(key sandbox.Key)
+}
+
+// Options configure a Manager. Zero values take the defaults below.
+type Options struct {
+	MaxAttachmentBytes int64          // largest attachment read at all; default 1 MiB
+	MaxSourceBytes     int64          // largest .skyext source; default 256 KiB
+	Limits             sandbox.Limits // per-invocation limits
+	Log                *slog.Logger
+}
+
+const (
+	defaultMaxAttachment = 1 << 20
+	defaultMaxSource     = 256 << 10
+)
+
+// Manager is the guild admin's side of extensions: install, uninstall,
+// list. It keeps the compiled programs (one per version, shared by every
+// guild) and the per-guild view the dispatcher routes with.
+type Manager struct {
+	store  *store.Store
+	runner Runner
+	opts   Options
+	log    *slog.Logger
+
+	locks keyedLocks
+
+	mu       sync.Mutex
+	programs map[store.VersionID]*sandbox.Program
+	guilds   map[store.GuildID]*guildView
+}
+
+// NewManager returns a Manager over st that runs code with runner.
+func NewManager(st *store.Store, runner Runner, opts Options) *Manager {
+	if opts.MaxAttachmentBytes <= 0 {
+		opts.MaxAttachmentBytes = defaultMaxAttachment
+	}
+	if opts.MaxSourceBytes <= 0 {
+		opts.MaxSourceBytes = defaultMaxSource
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		store:    st,
+		runner:   runner,
+		opts:     opts,
+		log:      log,
+		programs: map[store.VersionID]*sandbox.Program{},
+		guilds:   map[store.GuildID]*guildView{},
+	}
+}
+
+// Upload describes an attached file before it is read.
+type Upload struct {
+	Filename string
+	Size     int64 // as the platform declares it; checked before reading
+}
+
+// Fetch reads an upload's bytes, refusing more than limit.
+type Fetch func(ctx context.Context, limit int64) ([]byte, error)
+
+// Installed is what an install reports to the admin.
+type Installed struct {
+	Name     string
+	Version  string
+	Scopes   []sandbox.Scope
+	Trigger  string // e.g. "command !hello"
+	Manifest Manifest
+}
+
+// InstallUpload installs an attached .skyext into guild on behalf of actor
+// (whose right to do so the caller has checked). Every refusal is a
+// canonical error, and a refusal at any step leaves nothing written.
+func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor store.UserID, up Upload, fetch Fetch) (Installed, error) {
+	man, code, err := m.readUpload(ctx, up, fetch)
+	if err != nil {
+		return Installed{}, err
+	}
+	prog, err := sandbox.Compile(man.Name+".skyext", code, man.Legacy())
+	if err != nil {
+		return Installed{}, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
+	}
+
+	unlock := m.locks.lock(string(guild) + "/" + man.Name)
+	defer unlock()
+
+	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
+		return Installed{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); uninstall it first.", man.Name, in.Version)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
+	}
+	if _, err := m.store.EnsureGuild(ctx, guild); err != nil {
+		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
+	}
+
+	manifest, err := json.Marshal(man)
+	if err != nil {
+		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not encode the manifest of %s.", man.Name)
+	}
+	// The version and the install are written in one transaction: a refusal
+	// here leaves no version row behind.
+	ver, err := m.store.SaveAndInstall(ctx,
+		store.NewVersion{Name: man.Name, LocalGuild: string(guild), Owner: actor, Version: man.Version, Manifest: manifest, Code: code},
+		store.Install{GuildID: guild, Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
+	switch {
+	case errors.Is(err, store.ErrOwner):
+		return Installed{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author on this server.", man.Name)
+	case errors.Is(err, store.ErrExists):
+		return Installed{}, skyerr.New(skyerr.AlreadyExists,
+			"%s@%s was uploaded before with different code; versions never change, so raise @version.", man.Name, man.Version)
+	case err != nil:
+		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not store the install of %s@%s.", man.Name, man.Version)
+	}
+	m.keepProgram(ver.ID, prog)
+	m.invalidate(guild)
+	m.log.Info("extension installed", "guild_id", guild, "ext", man.Name, "version", man.Version, "actor", actor)
+	return Installed{Name: man.Name, Version: man.Version, Scopes: describeScopes(man.Scopes), Trigger: describeTrigger(man), Manifest: man}, nil
+}
+
+// readUpload applies the upload rules in order: file type, declared size,
+// bytes read, then the package itself.
+func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (Manifest, string, error) {
+	switch strings.ToLower(path.Ext(up.Filename)) {
+	case ".skyext":
+	case ".skypkg":
+		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage, "%s is a .skypkg package; this skybot installs .skyext files only so far.", up.Filename)
+	default:
+		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage, "%s is not an extension: attach a .skyext file.", up.Filename)
+	}
+	limit := min(m.opts.MaxAttachmentBytes, m.opts.MaxSourceBytes)
+	if up.Size > limit {
+		return Manifest{}, "", skyerr.New(skyerr.TooLarge, "%s is %d bytes; the limit is %d bytes.", up.Filename, up.Size, limit)
+	}
+	data, err := fetch(ctx, limit)
+	if err != nil {
+		if skyerr.Is(err, skyerr.TooLarge) {
+			return Manifest{}, "", err
+		}
+		return Manifest{}, "", skyerr.Wrap(err, skyerr.InvalidURL, "Could not download %s.", up.Filename)
+	}
+	if int64(len(data)) > limit {
+		return Manifest{}, "", skyerr.New(skyerr.TooLarge, "%s is larger than the limit of %d bytes.", up.Filename, limit)
+	}
+	man, code, err := ParseSkyext(data)
+	if err != nil {
+		return Manifest{}, "", err
+	}
+	if !man.Legacy() {
+		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage,
+			"%s has no @type: handler-style extensions (the sky module) are not supported by this skybot yet.", man.Name)
+	}
+	if man.Type != TypeCommand && man.Type != TypeKeyword {
+		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage,
+			"%s is a %s extension; this skybot runs command and keyword extensions so far.", man.Name, man.Type)
+	}
+	return man, code, nil
+}
+
+// Uninstall removes name from guild. purge also deletes its stored data.
+func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor store.UserID, name string, purge bool) (store.Install, error) {
+	unlock := m.locks.lock(string(guild) + "/" + name)
+	defer unlock()
+	in, err := m.store.InstallByName(ctx, guild, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Install{}, skyerr.New(skyerr.NotFound, "%s is not installed on this server.", name)
+	}
+	if err != nil {
+		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not read the install of %s.", name)
+	}
+	if err := m.store.DeleteInstall(ctx, guild, in.ExtensionID, actor, purge); err != nil {
+		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not remove %s.", name)
+	}
+	m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name})
+	m.invalidate(guild)
+	m.log.Info("extension uninstalled", "guild_id", guild, "ext", name, "actor", actor, "purge", purge)
+	return in, nil
+}
+
+// List returns the guild's installs in install order.
+func (m *Manager) List(ctx context.Context, guild store.GuildID) ([]store.Install, error) {
+	ins, err := m.store.Installs(ctx, guild)
+	if err != nil {
+		return nil, skyerr.Wrap(err, skyerr.Unknown, "Could not read the installs of this server.")
+	}
+	return ins, nil
+}
+
+// program returns the compiled program of a version, compiling it once.
+// The code's sha256 is checked against the stored one every time code is
+// compiled into a program; a mismatch refuses to run it.
+func (m *Manager) program(ver store.Version, man Manifest) (*sandbox.Program, error) {
+	m.mu.Lock()
+	p, ok := m.programs[ver.ID]
+	m.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	if got := sha256Hex(ver.Code); got != ver.SHA256 {
+		return nil, skyerr.New(skyerr.LoadFailed, "The stored code of %s@%s does not match its sha256; it will not run.", ver.Name, ver.Version)
+	}
+	p, err := sandbox.Compile(ver.Name+".skyext", ver.Code, man.Legacy())
+	if err != nil {
+		return nil, skyerr.Wrap(err, skyerr.LoadFailed, "%s@%s does not compile: %s.", ver.Name, ver.Version, err)
+	}
+	m.keepProgram(ver.ID, p)
+	return p, nil
+}
+
+func (m *Manager) keepProgram(id store.VersionID, p *sandbox.Program) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.programs[id]; !ok {
+		m.programs[id] = p
+	}
+}
+
+func sha256Hex(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+func describeScopes(names []string) []sandbox.Scope {
+	out := make([]sandbox.Scope, 0, len(names))
+	for _, n := range names {
+		if s, ok := sandbox.LookupScope(n); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func describeTrigger(m Manifest) string {
+	switch m.Type {
+	case TypeCommand:
+		return "prefix command " + m.Key
+	case TypeKeyword:
+		return fmt.Sprintf("keywords %s", strings.Join(m.Keywords, ", "))
+	}
+	return m.Type
+}
+
+// keyedLocks serialises operations per key (guild × extension name).
+type keyedLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l, ok := k.locks[key]
+	if !ok {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

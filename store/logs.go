@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// LogEntry is one line of an extension's own log (console output, runs,
+// errors, lifecycle), shown to guild admins.
+type LogEntry struct {
+	ID          int64
+	GuildID     GuildID
+	ExtensionID ExtensionID
+	VersionID   VersionID // 0: none
+	At          time.Time // zero: the store's clock
+	Level       string    // debug, info, warn, error
+	Kind        string    // console, run, error, lifecycle
+	Message     string
+	Detail      string // JS stack, error code
+}
+
+// AuditEntry records one action taken on a guild, by an extension
+// ("ext:<name>") or a user id.
+type AuditEntry struct {
+	ID          int64
+	GuildID     GuildID
+	ExtensionID ExtensionID // 0: none
+	VersionID   VersionID   // 0: none
+	Actor       string
+	Action      string
+	Target      string
+	Outcome     string
+	At          time.Time // zero: the store's clock
+}
+
+const logCols = `id, guild_id, extension_id, version_id, at, level, kind, message, detail FROM ext_log`
+
+func scanLog(sc scanner) (LogEntry, error) {
+	var e LogEntry
+	var ver sql.NullInt64
+	var at int64
+	err := sc.Scan(&e.ID, &e.GuildID, &e.ExtensionID, &ver, &at, &e.Level, &e.Kind, &e.Message, &e.Detail)
+	e.VersionID, e.At = VersionID(ver.Int64), fromMS(at)
+	return e, err
+}
+
+const auditCols = `id, guild_id, extension_id, version_id, actor, action, target, outcome, at FROM audit`
+
+func scanAudit(sc scanner) (AuditEntry, error) {
+	var e AuditEntry
+	var ext, ver sql.NullInt64
+	var at int64
+	err := sc.Scan(&e.ID, &e.GuildID, &ext, &ver, &e.Actor, &e.Action, &e.Target, &e.Outcome, &at)
+	e.ExtensionID, e.VersionID, e.At = ExtensionID(ext.Int64), VersionID(ver.Int64), fromMS(at)
+	return e, err
+}
+
+// stamp is t in unix ms, or the clock's now when t is zero.
+func (s *Store) stamp(t time.Time) int64 {
+	if t.IsZero() {
+		t = s.now()
+	}
+	return ms(t)
+}
+
+// AppendLog adds a line to an extension's log.
+func (s *Store) AppendLog(ctx context.Context, e LogEntry) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO ext_log
+		(guild_id, extension_id, version_id, at, level, kind, message, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.GuildID, e.ExtensionID, nullID(e.VersionID), s.stamp(e.At), e.Level, e.Kind, e.Message, e.Detail)
+	if err != nil {
+		return fmt.Errorf("append log of extension %d in guild %s: %w", e.ExtensionID, e.GuildID, err)
+	}
+	return nil
+}
+
+// Logs returns the newest limit lines of an install's log, newest first
+// (limit <= 0: all).
+func (s *Store) Logs(ctx context.Context, guild GuildID, ext ExtensionID, limit int) ([]LogEntry, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	es, err := queryAll(ctx, s.r, scanLog,
+		`SELECT `+logCols+` WHERE guild_id = ? AND extension_id = ? ORDER BY id DESC LIMIT ?`, guild, ext, limit)
+	if err != nil {
+		return nil, fmt.Errorf("logs of extension %d in guild %s: %w", ext, guild, err)
+	}
+	return es, nil
+}
+
+// AppendAudit records an action.
+func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO audit
+		(guild_id, extension_id, version_id, actor, action, target, outcome, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.GuildID, nullID(e.ExtensionID), nullID(e.VersionID), e.Actor, e.Action, e.Target, e.Outcome,
+		s.stamp(e.At))
+	if err != nil {
+		return fmt.Errorf("append audit %s by %s in guild %s: %w", e.Action, e.Actor, e.GuildID, err)
+	}
+	return nil
+}
+
+// Audit returns the guild's newest limit audit rows, newest first (limit <= 0: all).
+func (s *Store) Audit(ctx context.Context, guild GuildID, limit int) ([]AuditEntry, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	es, err := queryAll(ctx, s.r, scanAudit, `SELECT `+auditCols+` WHERE guild_id = ? ORDER BY id DESC LIMIT ?`, guild, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit of guild %s: %w", guild, err)
+	}
+	return es, nil
+}

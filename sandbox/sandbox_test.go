@@ -12,9 +12,9 @@ import (
 // recordingActions is the trusted side in these tests: it keeps what it
 // was asked to perform, as Discord would keep the messages sent.
 type recordingActions struct {
-	mu    sync.Mutex
-	calls []Call
-	fail  *CodeError
+	mu      sync.Mutex
+	calls   []Call
+	fail    *CodeError
 	block   chan struct{} // when non-nil, Perform waits for it
 	entered chan struct{} // when non-nil, Perform signals it before waiting
 }

@@ -35,6 +35,7 @@ type Message struct {
 	Author      User
 	Mentions    []User
 	CreatedAt   time.Time
+	Bot         User // skybot's own user, as the gateway's READY named it
 }
 
 // Origin is what the trusted side needs to act for one invocation. It is
@@ -64,15 +65,13 @@ type Run struct {
 // the guild that subscribe to them.
 type Dispatcher struct {
 	m       *Manager
-	botUser User
 	observe func(Run)
 }
 
-// NewDispatcher returns a dispatcher over m. botUser is skybot's own user
-// (its messages never trigger extensions). observe, if not nil, sees every
-// run after it is logged.
-func NewDispatcher(m *Manager, botUser User, observe func(Run)) *Dispatcher {
-	return &Dispatcher{m: m, botUser: botUser, observe: observe}
+// NewDispatcher returns a dispatcher over m. observe, if not nil, sees
+// every run after it is logged.
+func NewDispatcher(m *Manager, observe func(Run)) *Dispatcher {
+	return &Dispatcher{m: m, observe: observe}
 }
 
 // guildView is what routing needs of one guild, cached until an install
@@ -138,7 +137,7 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 // matches it, in install order. Bots' messages, skybot's own included,
 // trigger nothing.
 func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
-	if msg.GuildID == "" || msg.Author.Bot || msg.Author.ID == d.botUser.ID {
+	if msg.GuildID == "" || msg.Author.Bot || msg.Author.ID == msg.Bot.ID {
 		return nil
 	}
 	view, err := d.m.view(ctx, store.GuildID(msg.GuildID))
@@ -150,9 +149,9 @@ func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
 		var ev sandbox.Event
 		switch {
 		case ai.manifest.Type == TypeCommand && isCommand && cmd.key == ai.manifest.Key:
-			ev = commandEvent(view.prefix, cmd, ai.manifest.Key, msg, d.botUser)
+			ev = commandEvent(view.prefix, cmd, ai.manifest.Key, msg)
 		case ai.manifest.Type == TypeKeyword && keywordMatches(ai.manifest, msg.Content):
-			ev = keywordEvent(ai.manifest, msg, d.botUser, view.prefix)
+			ev = keywordEvent(ai.manifest, msg, view.prefix)
 		default:
 			continue
 		}
@@ -304,27 +303,27 @@ func withholdModules(ev *sandbox.Event, granted sandbox.ScopeSet) {
 	}
 }
 
-func commandEvent(prefix string, cmd command, key string, msg Message, bot User) sandbox.Event {
+func commandEvent(prefix string, cmd command, key string, msg Message) sandbox.Event {
 	args := []string{}
 	if cmd.trimmedSufix != "" {
 		args = strings.Fields(cmd.trimmedSufix)
 	}
-	ev := messageEvent("command", msg, bot, prefix, cmd.suffix)
+	ev := messageEvent("command", msg, prefix, cmd.suffix)
 	ev.Modules["command"] = mustJSON(map[string]any{
 		"prefix": prefix, "suffix": cmd.trimmedSufix, "key": key, "arguments": args,
 	})
 	return ev
 }
 
-func keywordEvent(m Manifest, msg Message, bot User, prefix string) sandbox.Event {
-	ev := messageEvent("keyword", msg, bot, prefix, "")
+func keywordEvent(m Manifest, msg Message, prefix string) sandbox.Event {
+	ev := messageEvent("keyword", msg, prefix, "")
 	ev.Modules["keyword"] = mustJSON(map[string]any{"keywords": m.Keywords})
 	return ev
 }
 
 // messageEvent builds the modules every message-triggered legacy run has:
 // message, user/author, bot and moment (part B 3.3, 3.4, 3.8).
-func messageEvent(kind string, msg Message, bot User, prefix, suffix string) sandbox.Event {
+func messageEvent(kind string, msg Message, prefix, suffix string) sandbox.Event {
 	author := userData(msg.Author)
 	mentions := make([]map[string]any, 0, len(msg.Mentions))
 	for _, u := range msg.Mentions {
@@ -346,7 +345,7 @@ func messageEvent(kind string, msg Message, bot User, prefix, suffix string) san
 			"message": mustJSON(message),
 			"user":    mustJSON(author),
 			"author":  mustJSON(author),
-			"bot":     mustJSON(map[string]any{"user": shortUser(bot), "prefix": prefix}),
+			"bot":     mustJSON(map[string]any{"user": shortUser(msg.Bot), "prefix": prefix}),
 			"moment":  mustJSON(map[string]any{"now": time.Now().UnixMilli()}),
 		},
 	}

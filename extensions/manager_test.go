@@ -56,7 +56,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	sup := sandbox.NewSupervisor(acts, nil)
 	t.Cleanup(sup.Close)
 	m := NewManager(st, sup, opts)
-	return &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, User{ID: "999", Username: "skybot", Bot: true}, nil)}
+	return &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)}
 }
 
 func bytesFetch(src string) Fetch {
@@ -75,7 +75,7 @@ func (f *fixture) install(t *testing.T, guild, filename, src string) (Installed,
 
 func (f *fixture) say(t *testing.T, guild, content string) {
 	t.Helper()
-	err := f.d.OnMessage(context.Background(), Message{GuildID: guild, ChannelID: "c1", ID: "m1", Content: content, Author: User{ID: "42", Username: "ann"}})
+	err := f.d.OnMessage(context.Background(), Message{GuildID: guild, ChannelID: "c1", ID: "m1", Content: content, Author: User{ID: "42", Username: "ann"}, Bot: User{ID: "999", Username: "skybot", Bot: true}})
 	if err != nil {
 		t.Fatalf("OnMessage: %v", err)
 	}

@@ -1,0 +1,195 @@
+// Package bot connects skybot to Discord through discordgo: it opens the
+// gateway session, routes events (skybot's own interactions to the command
+// handlers, guild messages to the extension dispatcher) and, through the
+// Executor, turns checked extension host calls into REST calls.
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/extensions"
+)
+
+// Interactions handles skybot's own slash commands, buttons and modals.
+// The commands package provides it.
+type Interactions interface {
+	// Definitions are the application commands skybot registers.
+	Definitions() []*discordgo.ApplicationCommand
+	// HandleInteraction answers one interaction; it reports whether the
+	// interaction was skybot's to answer.
+	HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate) bool
+}
+
+// Options wire a Bot.
+type Options struct {
+	Session      *discordgo.Session
+	Dispatcher   *extensions.Dispatcher
+	Interactions Interactions
+	// CommandGuildID registers skybot's commands in that guild only (fast,
+	// for development); empty registers them globally.
+	CommandGuildID string
+	// AfterMessage, if set, is called once a guild message has been
+	// dispatched (every matching extension has run), for transcripts and
+	// tests that must know when the bot is done with a message.
+	AfterMessage func(extensions.Message)
+	// EventTimeout bounds the handling of one gateway event.
+	EventTimeout time.Duration
+	Log          *slog.Logger
+}
+
+// Bot is a running skybot connection.
+type Bot struct {
+	opts Options
+	s    *discordgo.Session
+	log  *slog.Logger
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	removers  []func()
+}
+
+// Intents skybot asks for (GUILD_BANS is what Discord now calls
+// GUILD_MODERATION). Message content is privileged: without it,
+// prefix commands and keywords see empty content.
+func Intents(messageContent bool) discordgo.Intent {
+	in := discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsGuildMembers |
+		discordgo.IntentsGuildBans | discordgo.IntentsGuildMessageReactions
+	if messageContent {
+		in |= discordgo.IntentsMessageContent
+	}
+	return in
+}
+
+// New prepares a Bot; Start connects it.
+func New(opts Options) *Bot {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.EventTimeout <= 0 {
+		opts.EventTimeout = 30 * time.Second
+	}
+	return &Bot{opts: opts, s: opts.Session, log: opts.Log, ready: make(chan struct{})}
+}
+
+// Start adds the handlers and opens the gateway. It returns once the
+// session is READY and skybot's commands are registered.
+func (b *Bot) Start(ctx context.Context) error {
+	b.removers = append(b.removers,
+		b.s.AddHandler(b.onReady),
+		b.s.AddHandler(b.onMessageCreate),
+		b.s.AddHandler(b.onInteractionCreate),
+	)
+	if err := b.s.Open(); err != nil {
+		return fmt.Errorf("open gateway: %w", err)
+	}
+	select {
+	case <-b.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.registerCommands(ctx)
+}
+
+// Stop closes the gateway session.
+func (b *Bot) Stop() error {
+	for _, remove := range b.removers {
+		remove()
+	}
+	return b.s.Close()
+}
+
+func (b *Bot) registerCommands(ctx context.Context) error {
+	if b.opts.Interactions == nil {
+		return nil
+	}
+	app := b.s.State.User.ID
+	if b.s.State.Application != nil && b.s.State.Application.ID != "" {
+		app = b.s.State.Application.ID
+	}
+	defs := b.opts.Interactions.Definitions()
+	if _, err := b.s.ApplicationCommandBulkOverwrite(app, b.opts.CommandGuildID, defs, discordgo.WithContext(ctx)); err != nil {
+		return fmt.Errorf("register %d commands: %w", len(defs), err)
+	}
+	b.log.Info("commands registered", "count", len(defs), "guild_id", b.opts.CommandGuildID)
+	return nil
+}
+
+func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
+	b.log.Info("gateway ready", "user", r.User.Username, "guilds", len(r.Guilds))
+	b.readyOnce.Do(func() { close(b.ready) })
+}
+
+// guard recovers a panic in an event handler (skybot's own bug) so one bad
+// event cannot take the bot down, and logs it loudly.
+func (b *Bot) guard(event string) {
+	if v := recover(); v != nil {
+		b.log.Error("event handler panicked", "event", event, "panic", v, "stack", string(debug.Stack()))
+	}
+}
+
+func (b *Bot) onMessageCreate(s *discordgo.Session, m *discordgo.MessageCreate) {
+	defer b.guard("MESSAGE_CREATE")
+	if b.opts.Dispatcher == nil || m.GuildID == "" || m.Author == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.EventTimeout)
+	defer cancel()
+	msg := messageOf(s, m.Message)
+	if err := b.opts.Dispatcher.OnMessage(ctx, msg); err != nil {
+		b.log.Error("dispatch message", "guild_id", m.GuildID, "err", err)
+	}
+	if b.opts.AfterMessage != nil {
+		b.opts.AfterMessage(msg)
+	}
+}
+
+func (b *Bot) onInteractionCreate(s *discordgo.Session, i *discordgo.InteractionCreate) {
+	defer b.guard("INTERACTION_CREATE")
+	if b.opts.Interactions == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.EventTimeout)
+	defer cancel()
+	if !b.opts.Interactions.HandleInteraction(ctx, s, i) {
+		b.log.Debug("interaction not for skybot", "id", i.ID, "type", i.Type)
+	}
+}
+
+// messageOf copies what the dispatcher needs out of a gateway message.
+func messageOf(s *discordgo.Session, m *discordgo.Message) extensions.Message {
+	msg := extensions.Message{
+		GuildID:   m.GuildID,
+		ChannelID: m.ChannelID,
+		ID:        m.ID,
+		Content:   m.Content,
+		Author:    userOf(m.Author),
+		CreatedAt: m.Timestamp,
+	}
+	for _, u := range m.Mentions {
+		msg.Mentions = append(msg.Mentions, userOf(u))
+	}
+	if s.State != nil && s.State.User != nil {
+		msg.Bot = userOf(s.State.User)
+	}
+	if ch, err := s.State.Channel(m.ChannelID); err == nil {
+		msg.ChannelName, msg.ChannelType = ch.Name, int(ch.Type)
+	}
+	if g, err := s.State.Guild(m.GuildID); err == nil {
+		msg.GuildName = g.Name
+	}
+	return msg
+}
+
+func userOf(u *discordgo.User) extensions.User {
+	if u == nil {
+		return extensions.User{}
+	}
+	return extensions.User{ID: u.ID, Username: u.Username, GlobalName: u.GlobalName, Avatar: u.Avatar, Bot: u.Bot, System: u.System}
+}

@@ -1,0 +1,186 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// Executor performs the host calls the sandbox has checked (scope, budget,
+// hosting): it is where an extension's intent becomes a Discord REST call,
+// and every action it takes leaves an audit row naming the extension.
+type Executor struct {
+	session *discordgo.Session
+	store   *store.Store
+	log     *slog.Logger
+	// maxContent is the longest message content accepted (Discord: 2000).
+	maxContent int
+}
+
+// NewExecutor returns an Executor acting through session.
+func NewExecutor(session *discordgo.Session, st *store.Store, log *slog.Logger) *Executor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Executor{session: session, store: st, log: log, maxContent: 2000}
+}
+
+// Perform implements sandbox.Actions.
+func (e *Executor) Perform(ctx context.Context, call sandbox.Call) (json.RawMessage, error) {
+	origin, ok := call.Origin.(extensions.Origin)
+	if !ok {
+		return nil, fmt.Errorf("perform %s: origin %T is not an extensions.Origin", call.API.Name, call.Origin)
+	}
+	switch call.API.Name {
+	case "message.reply":
+		return e.reply(ctx, call, origin)
+	}
+	return nil, fmt.Errorf("perform %s: no executor for this API", call.API.Name)
+}
+
+// payload is a message payload as extension code writes it: a string, or an
+// object passed through to Discord's message options.
+type payload struct {
+	Content         string                           `json:"content"`
+	Embeds          []*discordgo.MessageEmbed        `json:"embeds"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowedMentions"`
+}
+
+func parsePayload(raw json.RawMessage) (payload, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return payload{Content: s}, nil
+	}
+	var p payload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return payload{}, sandbox.Errorf(sandbox.CodeInvalidArgument, "a payload is a string or {content, embeds}")
+	}
+	return p, nil
+}
+
+// firstArg returns the first JS argument of a call.
+func firstArg(call sandbox.Call) (json.RawMessage, error) {
+	var args []json.RawMessage
+	if err := json.Unmarshal(call.Args, &args); err != nil || len(args) == 0 {
+		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs an argument", call.API.Name)
+	}
+	return args[0], nil
+}
+
+// reply sends a reply to the message that triggered the run, in its
+// channel. Mentions are limited to users (never @everyone or roles) unless
+// the code narrows them further.
+func (e *Executor) reply(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
+	if o.MessageID == "" {
+		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "message.reply needs a message to reply to")
+	}
+	arg, err := firstArg(call)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePayload(arg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Content == "" && len(p.Embeds) == 0:
+		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "message.reply needs content or an embed")
+	case utf8.RuneCountInString(p.Content) > e.maxContent:
+		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "message content is %d characters; the limit is %d", utf8.RuneCountInString(p.Content), e.maxContent)
+	case len(p.Embeds) > 0 && !call.Granted.Has("embed_links"):
+		return nil, sandbox.Errorf(sandbox.CodeMissingScopes, "MISSING_SCOPES: sending embeds needs the embed_links scope")
+	case len(p.Embeds) > 10:
+		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "a message holds at most 10 embeds")
+	}
+	mentions := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}, RepliedUser: true}
+	if p.AllowedMentions != nil {
+		mentions = p.AllowedMentions
+		mentions.Parse = onlyUserMentions(mentions.Parse)
+		mentions.Roles = nil
+	}
+	msg, err := e.session.ChannelMessageSendComplex(o.ChannelID, &discordgo.MessageSend{
+		Content:         p.Content,
+		Embeds:          p.Embeds,
+		AllowedMentions: mentions,
+		Reference:       &discordgo.MessageReference{MessageID: o.MessageID, ChannelID: o.ChannelID, GuildID: o.GuildID},
+	}, discordgo.WithContext(ctx))
+	target := "channel:" + o.ChannelID + " message:" + o.MessageID
+	if err != nil {
+		e.audit(ctx, o, call.API.Name, target, outcomeOf(err))
+		return legacyFailure(err)
+	}
+	e.audit(ctx, o, call.API.Name, target, "ok")
+	return json.Marshal(map[string]any{"success": true, "id": msg.ID})
+}
+
+func onlyUserMentions(in []discordgo.AllowedMentionType) []discordgo.AllowedMentionType {
+	var out []discordgo.AllowedMentionType
+	for _, t := range in {
+		if t == discordgo.AllowedMentionTypeUsers {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// legacyFailure turns a Discord refusal into the {success:false, error}
+// result part B's reply promises resolve with; transport trouble that is
+// not Discord's answer rejects.
+func legacyFailure(err error) (json.RawMessage, error) {
+	var rest *discordgo.RESTError
+	if errors.As(err, &rest) {
+		msg := "Discord refused the request"
+		if rest.Message != nil && rest.Message.Message != "" {
+			msg = rest.Message.Message
+		}
+		return json.Marshal(map[string]any{"success": false, "error": msg, "code": codeOf(rest)})
+	}
+	return nil, err
+}
+
+// codeOf maps a Discord error to the JS error codes of SKYEXT.md A7.
+func codeOf(rest *discordgo.RESTError) string {
+	switch {
+	case rest.Response != nil && rest.Response.StatusCode == http.StatusTooManyRequests:
+		return sandbox.CodeRateLimit
+	case rest.Response != nil && rest.Response.StatusCode == http.StatusNotFound:
+		return sandbox.CodeNotFound
+	case rest.Response != nil && rest.Response.StatusCode == http.StatusForbidden:
+		return sandbox.CodeForbidden
+	}
+	return sandbox.CodeInvalidArgument
+}
+
+func outcomeOf(err error) string {
+	var rest *discordgo.RESTError
+	if errors.As(err, &rest) {
+		if rest.Message != nil {
+			return fmt.Sprintf("%s (discord %d)", codeOf(rest), rest.Message.Code)
+		}
+		return codeOf(rest)
+	}
+	return "error"
+}
+
+// audit writes the row every extension action leaves.
+func (e *Executor) audit(ctx context.Context, o extensions.Origin, action, target, outcome string) {
+	err := e.store.AppendAudit(ctx, store.AuditEntry{
+		GuildID: store.GuildID(o.GuildID), ExtensionID: o.ExtensionID, VersionID: o.VersionID,
+		Actor: "ext:" + o.Extension, Action: action, Target: target, Outcome: outcome,
+	})
+	if err != nil {
+		e.log.Error("audit write failed", "guild_id", o.GuildID, "ext", o.Extension, "action", action, "err", err)
+	}
+}
+
+var _ sandbox.Actions = (*Executor)(nil)

@@ -1,0 +1,289 @@
+// Package commands holds skybot's own slash commands — /ext today — and
+// their replies. Each handler checks who is asking before anything else;
+// admin output is ephemeral, and work that may be slow is deferred first.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/store"
+)
+
+// Ext serves /ext: install, list, uninstall and logs.
+type Ext struct {
+	manager *extensions.Manager
+	// client downloads attachments (the session's client, so the emulator
+	// serves them in tests and the demo).
+	client *http.Client
+	log    *slog.Logger
+}
+
+// NewExt returns the /ext handlers.
+func NewExt(m *extensions.Manager, client *http.Client, log *slog.Logger) *Ext {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &Ext{manager: m, client: client, log: log}
+}
+
+// manageServer is the Discord permission /ext needs.
+const manageServer = discordgo.PermissionManageGuild
+
+// Definitions implements bot.Interactions.
+func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
+	perms := int64(manageServer)
+	noDM := false
+	return []*discordgo.ApplicationCommand{{
+		Name:                     "ext",
+		Description:              "Manage this server's skybot extensions",
+		DefaultMemberPermissions: &perms,
+		DMPermission:             &noDM,
+		Options: []*discordgo.ApplicationCommandOption{
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "install",
+				Description: "Install an extension from an attached .skyext file",
+				Options: []*discordgo.ApplicationCommandOption{{
+					Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
+					Description: "The .skyext file", Required: true,
+				}},
+			},
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list",
+				Description: "List the extensions installed on this server",
+			},
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "uninstall",
+				Description: "Remove an extension from this server",
+				Options: []*discordgo.ApplicationCommandOption{
+					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
+					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge", Description: "Also delete its stored data (default: keep it)"},
+				},
+			},
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "logs",
+				Description: "Show an extension's recent errors and console output",
+				Options: []*discordgo.ApplicationCommandOption{
+					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
+				},
+			},
+		},
+	}}
+}
+
+// HandleInteraction implements bot.Interactions.
+func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate) bool {
+	if i.Type != discordgo.InteractionApplicationCommand {
+		return false
+	}
+	data := i.ApplicationCommandData()
+	if data.Name != "ext" || len(data.Options) == 0 {
+		return false
+	}
+	r := &responder{s: s, i: i.Interaction, ctx: ctx}
+	defer func() {
+		if r.err != nil {
+			x.log.Warn("answering /ext failed", "guild_id", i.GuildID, "interaction", i.ID, "err", r.err)
+		}
+	}()
+	if i.GuildID == "" || i.Member == nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidState, "Extensions are managed inside a server, not in DMs.")))
+		return true
+	}
+	if i.Member.Permissions&(manageServer|discordgo.PermissionAdministrator) == 0 {
+		r.say(skyerr.UserText(skyerr.New(skyerr.Forbidden, "You need the Manage Server permission to manage extensions.")))
+		return true
+	}
+	sub := data.Options[0]
+	guild, actor := store.GuildID(i.GuildID), store.UserID(i.Member.User.ID)
+	switch sub.Name {
+	case "install":
+		x.install(r, guild, actor, data, sub)
+	case "list":
+		x.list(r, guild)
+	case "uninstall":
+		x.uninstall(r, guild, actor, sub)
+	case "logs":
+		x.logs(r, guild, sub)
+	default:
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/ext %s is not a subcommand.", sub.Name)))
+	}
+	return true
+}
+
+func (x *Ext) install(r *responder, guild store.GuildID, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	att := attachmentOption(data, sub, "file")
+	if att == nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext file to install.")))
+		return
+	}
+	// Downloading and compiling may take a while: acknowledge first.
+	if !r.defer_() {
+		return
+	}
+	got, err := x.manager.InstallUpload(r.ctx, guild, actor,
+		extensions.Upload{Filename: att.Filename, Size: int64(att.Size)},
+		func(ctx context.Context, limit int64) ([]byte, error) { return x.download(ctx, att.URL, limit) })
+	if err != nil {
+		x.log.Info("install refused", "guild_id", guild, "file", att.Filename, "err", err)
+		r.edit(skyerr.UserText(err))
+		return
+	}
+	r.edit(installedText(got))
+}
+
+func installedText(got extensions.Installed) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Installed **%s** %s — %s.\n", got.Name, got.Version, got.Trigger)
+	if len(got.Scopes) == 0 {
+		b.WriteString("It asked for no scopes: it cannot act on this server, only run.")
+		return b.String()
+	}
+	b.WriteString("Scopes granted:\n")
+	for _, sc := range got.Scopes {
+		fmt.Fprintf(&b, "• `%s` — may %s", sc.Name, sc.Describe)
+		if sc.Risk != "" {
+			fmt.Fprintf(&b, " ⚠️ %s", sc.Risk)
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// download fetches an attachment, refusing more than limit bytes.
+func (x *Ext) download(ctx context.Context, url string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("attachment url: %w", err)
+	}
+	resp, err := x.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download attachment: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download attachment: status %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("download attachment: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, skyerr.New(skyerr.TooLarge, "The attachment is larger than the limit of %d bytes.", limit)
+	}
+	return data, nil
+}
+
+func (x *Ext) list(r *responder, guild store.GuildID) {
+	ins, err := x.manager.List(r.ctx, guild)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if len(ins) == 0 {
+		r.say("No extensions are installed on this server. Install one with `/ext install` and a .skyext file.")
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d extension(s) installed:\n", len(ins))
+	for _, in := range ins {
+		state := "enabled"
+		if !in.Enabled {
+			state = "disabled"
+		}
+		scopes := "no scopes"
+		if len(in.GrantedScopes) > 0 {
+			scopes = "scopes " + strings.Join(in.GrantedScopes, ", ")
+		}
+		fmt.Fprintf(&b, "• **%s** %s — %s, %s\n", in.Name, in.Version, state, scopes)
+	}
+	r.say(strings.TrimRight(b.String(), "\n"))
+}
+
+func (x *Ext) uninstall(r *responder, guild store.GuildID, actor store.UserID, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	name := stringOption(sub, "name")
+	purge := boolOption(sub, "purge")
+	in, err := x.manager.Uninstall(r.ctx, guild, actor, name, purge)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	data := "its stored data was kept"
+	if purge {
+		data = "its stored data was deleted"
+	}
+	r.say(fmt.Sprintf("Uninstalled **%s** %s; %s.", in.Name, in.Version, data))
+}
+
+func (x *Ext) logs(r *responder, guild store.GuildID, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	name := stringOption(sub, "name")
+	entries, err := x.manager.Logs(r.ctx, guild, name, 10)
+	if errors.Is(err, store.ErrNotFound) {
+		r.say(skyerr.UserText(skyerr.New(skyerr.NotFound, "%s is not installed on this server.", name)))
+		return
+	}
+	if err != nil {
+		r.say(skyerr.UserText(skyerr.Wrap(err, skyerr.Unknown, "Could not read the log of %s.", name)))
+		return
+	}
+	if len(entries) == 0 {
+		r.say(fmt.Sprintf("%s has logged nothing yet.", name))
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Latest log of **%s** (newest first):\n", name)
+	for _, e := range entries {
+		line := fmt.Sprintf("`%s` %s %s", e.At.UTC().Format("2006-01-02 15:04:05"), strings.ToUpper(e.Level), e.Message)
+		if b.Len()+len(line) > 1900 {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(line + "\n")
+	}
+	r.say(strings.TrimRight(b.String(), "\n"))
+}
+
+// Option helpers.
+
+func stringOption(sub *discordgo.ApplicationCommandInteractionDataOption, name string) string {
+	for _, o := range sub.Options {
+		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionString {
+			return o.StringValue()
+		}
+	}
+	return ""
+}
+
+func boolOption(sub *discordgo.ApplicationCommandInteractionDataOption, name string) bool {
+	for _, o := range sub.Options {
+		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionBoolean {
+			return o.BoolValue()
+		}
+	}
+	return false
+}
+
+func attachmentOption(data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption, name string) *discordgo.MessageAttachment {
+	if data.Resolved == nil {
+		return nil
+	}
+	for _, o := range sub.Options {
+		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionAttachment {
+			id, _ := o.Value.(string)
+			return data.Resolved.Attachments[id]
+		}
+	}
+	return nil
+}

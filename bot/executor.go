@@ -51,8 +51,8 @@ func (e *Executor) Perform(ctx context.Context, call sandbox.Call) (json.RawMess
 // payload is a message payload as extension code writes it: a string, or an
 // object passed through to Discord's message options.
 type payload struct {
-	Content         string                           `json:"content"`
-	Embeds          []*discordgo.MessageEmbed        `json:"embeds"`
+	Content         string                            `json:"content"`
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowedMentions"`
 }
 

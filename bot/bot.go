@@ -97,6 +97,9 @@ func (b *Bot) Start(ctx context.Context) error {
 	return b.registerCommands(ctx)
 }
 
+// Session is the discordgo session the bot runs on.
+func (b *Bot) Session() *discordgo.Session { return b.s }
+
 // Stop closes the gateway session.
 func (b *Bot) Stop() error {
 	for _, remove := range b.removers {

@@ -103,7 +103,7 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	if ok {
 		return v, nil
 	}
-	g, err := m.store.EnsureGuild(ctx, guild)
+	g, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("guild %s: %w", guild, err)
 	}

@@ -28,7 +28,13 @@ type Options struct {
 	MaxAttachmentBytes int64          // largest attachment read at all; default 1 MiB
 	MaxSourceBytes     int64          // largest .skyext source; default 256 KiB
 	Limits             sandbox.Limits // per-invocation limits
-	Log                *slog.Logger
+	// DefaultPrefix is the command prefix of a guild that has not chosen
+	// one; "" means "!".
+	DefaultPrefix string
+	// RefuseUploads turns off installing attached .skyext files (unreviewed
+	// code); the operator's choice.
+	RefuseUploads bool
+	Log           *slog.Logger
 }
 
 const (
@@ -96,6 +102,9 @@ type Installed struct {
 // (whose right to do so the caller has checked). Every refusal is a
 // canonical error, and a refusal at any step leaves nothing written.
 func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor store.UserID, up Upload, fetch Fetch) (Installed, error) {
+	if m.opts.RefuseUploads {
+		return Installed{}, skyerr.New(skyerr.Forbidden, "This skybot's operator does not allow installing attached files; install from the gallery instead.")
+	}
 	man, code, err := m.readUpload(ctx, up, fetch)
 	if err != nil {
 		return Installed{}, err
@@ -113,7 +122,7 @@ func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor 
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
 	}
-	if _, err := m.store.EnsureGuild(ctx, guild); err != nil {
+	if _, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix); err != nil {
 		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
 	}
 

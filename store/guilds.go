@@ -30,12 +30,13 @@ func scanGuild(sc scanner) (Guild, error) {
 }
 
 // EnsureGuild returns the guild's settings, first creating them with the
-// defaults (joined now) if the guild is new.
-func (s *Store) EnsureGuild(ctx context.Context, guild GuildID) (Guild, error) {
+// defaults (joined now) if the guild is new. prefix is the command prefix a
+// new guild starts with; "" means the schema's default, "!".
+func (s *Store) EnsureGuild(ctx context.Context, guild GuildID, prefix string) (Guild, error) {
 	var g Guild
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO guilds (guild_id, joined_at) VALUES (?, ?)
-			ON CONFLICT (guild_id) DO NOTHING`, guild, ms(s.now())); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO guilds (guild_id, prefix, joined_at) VALUES (?, COALESCE(NULLIF(?, ''), '!'), ?)
+			ON CONFLICT (guild_id) DO NOTHING`, guild, prefix, ms(s.now())); err != nil {
 			return err
 		}
 		var err error

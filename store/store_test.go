@@ -1046,7 +1046,7 @@ func TestGuilds(t *testing.T) {
 	if _, err := s.Guild(ctx, "g"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Guild before EnsureGuild: %v", err)
 	}
-	g, err := s.EnsureGuild(ctx, "g")
+	g, err := s.EnsureGuild(ctx, "g", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1075,7 +1075,7 @@ func TestGuilds(t *testing.T) {
 			t.Fatalf("%s: %v, want %v", st.name, err, st.want)
 		}
 	}
-	again, err := s.EnsureGuild(ctx, "g")
+	again, err := s.EnsureGuild(ctx, "g", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1117,7 +1117,7 @@ func TestDSN(t *testing.T) {
 	// A path that needs escaping still opens the file it names.
 	dir := t.TempDir()
 	s := openAt(t, filepath.Join(dir, "odd?name#1%.db"))
-	if _, err := s.EnsureGuild(context.Background(), "g"); err != nil {
+	if _, err := s.EnsureGuild(context.Background(), "g", ""); err != nil {
 		t.Fatal(err)
 	}
 	if matches, _ := filepath.Glob(filepath.Join(dir, "odd?name#1%.db")); len(matches) != 1 {

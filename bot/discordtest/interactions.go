@@ -431,6 +431,15 @@ func (s *Server) canUseLocked(g *guild, cmd *command, userID string) error {
 		}
 		return nil
 	}
+	if allowed, ok := g.commandAccess[def.Name]; ok {
+		m := g.members[userID]
+		for _, id := range allowed {
+			if id == userID || id == g.id || (m != nil && slices.Contains(m.roles, id)) {
+				return nil
+			}
+		}
+		return fmt.Errorf("discordtest: user %s is not among those the guild allowed to use /%s", userID, def.Name)
+	}
 	if def.DefaultMemberPermissions == nil {
 		return nil
 	}

@@ -459,4 +459,24 @@ func TestDefaultMemberPermissionsHideCommands(t *testing.T) {
 	if cmds := f.srv.Commands(f.guild.ID); cmds[0].DefaultMemberPermissions == nil || *cmds[0].DefaultMemberPermissions != ban {
 		t.Errorf("stored default_member_permissions = %v", cmds[0].DefaultMemberPermissions)
 	}
+
+	// A guild admin's Integrations override replaces the default: here the
+	// mod role may use /purge, everyone else still may not.
+	if err := f.srv.AllowCommand(f.guild.ID, "purge", f.mod.ID); err != nil {
+		t.Fatal(err)
+	}
+	in.UserID = f.bob.UserID
+	if _, err := f.srv.RunSlash(in); err != nil {
+		t.Errorf("a member of an allowed role could not run /purge: %v", err)
+	}
+	in.UserID = f.alice.UserID
+	if _, err := f.srv.RunSlash(in); err == nil {
+		t.Error("a member outside the override ran /purge")
+	}
+	if err := f.srv.AllowCommand(f.guild.ID, "purge", f.guild.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.RunSlash(in); err != nil {
+		t.Errorf("with @everyone allowed, a member could not run /purge: %v", err)
+	}
 }

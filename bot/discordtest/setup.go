@@ -375,3 +375,25 @@ func (s *Server) removeMemberLocked(g *guild, userID, actorID, kind, detail stri
 func roleEvent(g *guild, r *role) map[string]any {
 	return map[string]any{"guild_id": g.id, "role": wireRoleOf(r)}
 }
+
+// AllowCommand records what a guild admin does in Server Settings →
+// Integrations: the command name may be used by the given role, user or
+// guild ids (the guild id stands for @everyone), whatever its
+// default_member_permissions say. With no ids it removes the override.
+func (s *Server) AllowCommand(guildID, name string, ids ...string) error {
+	return s.mutate(func() error {
+		g, err := s.st.guild(guildID)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			delete(g.commandAccess, name)
+			return nil
+		}
+		if g.commandAccess == nil {
+			g.commandAccess = map[string][]string{}
+		}
+		g.commandAccess[name] = append([]string(nil), ids...)
+		return nil
+	})
+}

@@ -58,6 +58,10 @@ type guild struct {
 	channelIDs  []string // guild channels and threads in creation order
 	bans        map[string]*ban
 	banOrder    []string
+	// commandAccess holds the overrides a guild admin set in Server
+	// Settings → Integrations: command name → the role, user or guild
+	// (@everyone) ids allowed to use it, replacing default_member_permissions.
+	commandAccess map[string][]string
 }
 
 type role struct {

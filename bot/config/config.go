@@ -1,0 +1,404 @@
+// Package config is skybot's operator configuration: a TOML file decoded
+// over Default(), checked by Validate, plus the bot token, which comes only
+// from the environment.
+//
+// config.example.toml at the repository root documents every key with its
+// default; a test keeps it equal to Default().
+package config
+
+import (
+	"encoding"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+)
+
+// TokenEnv is the environment variable that holds the bot token.
+const TokenEnv = "SKYBOT_TOKEN"
+
+// Config is everything the operator sets. The toml tags are the file's keys.
+type Config struct {
+	Discord    Discord    `toml:"discord"`
+	Store      Store      `toml:"store"`
+	Bot        Bot        `toml:"bot"`
+	Sandbox    Sandbox    `toml:"sandbox"`
+	Extensions Extensions `toml:"extensions"`
+	Log        Log        `toml:"log"`
+}
+
+// Discord is how skybot meets Discord.
+type Discord struct {
+	// Token is the bot token. It is read only from $SKYBOT_TOKEN (FromEnv),
+	// never from the file, and logs and prints as REDACTED.
+	Token Secret `toml:"-"`
+	// CommandGuildID registers skybot's slash commands in this one guild,
+	// where they appear at once (for development); empty registers them
+	// globally.
+	CommandGuildID string `toml:"command_guild_id"`
+	// MessageContentIntent asks for the privileged Message Content intent,
+	// which prefix commands and keywords need.
+	MessageContentIntent bool `toml:"message_content_intent"`
+}
+
+// Store is where skybot keeps its data.
+type Store struct {
+	// Path is the SQLite database file, created if missing.
+	Path string `toml:"path"`
+}
+
+// Bot is skybot's behaviour in guilds.
+type Bot struct {
+	// Prefix starts a prefix command ("!hello") in a guild that has not
+	// chosen its own.
+	Prefix string `toml:"prefix"`
+}
+
+// Sandbox limits each run of extension code.
+type Sandbox struct {
+	// Timeout is the wall-clock limit of one invocation, its whole promise
+	// chain included.
+	Timeout Duration `toml:"timeout"`
+	// MaxCallStack is the deepest JS call stack, in frames.
+	MaxCallStack int `toml:"max_call_stack"`
+	// MaxHostCalls is how many host API calls one invocation may make.
+	MaxHostCalls int `toml:"max_host_calls"`
+	// MemoryLimitMB is the memory limit of a sandbox worker process. It
+	// takes effect with worker processes; until then the sandbox runs in
+	// skybot's own process and goja cannot cap memory.
+	MemoryLimitMB int `toml:"memory_limit_mb"`
+}
+
+// Extensions limits what admins may install.
+type Extensions struct {
+	// MaxAttachmentBytes is the largest attachment skybot reads at all.
+	MaxAttachmentBytes int64 `toml:"max_attachment_bytes"`
+	// MaxSourceBytes is the largest .skyext source accepted.
+	MaxSourceBytes int64 `toml:"max_source_bytes"`
+	// AllowUnreviewedUploads lets guild admins install a .skyext they attach
+	// to /ext install, which has not been through the marketplace review.
+	AllowUnreviewedUploads bool `toml:"allow_unreviewed_uploads"`
+}
+
+// Log is skybot's own log, written to standard error.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn or error
+	Format string `toml:"format"` // text or json
+}
+
+// Default returns the configuration skybot runs with when the file sets
+// nothing. config.example.toml shows the same values.
+func Default() Config {
+	return Config{
+		Discord: Discord{MessageContentIntent: true},
+		Store:   Store{Path: "skybot.db"},
+		Bot:     Bot{Prefix: "!"},
+		Sandbox: Sandbox{
+			Timeout:       Duration{5 * time.Second},
+			MaxCallStack:  512,
+			MaxHostCalls:  50,
+			MemoryLimitMB: 128,
+		},
+		Extensions: Extensions{
+			MaxAttachmentBytes:     1 << 20,
+			MaxSourceBytes:         256 << 10,
+			AllowUnreviewedUploads: true,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load returns Default() overlaid with the TOML file at path, validated.
+// An empty path means the defaults alone. Errors are E_INVALID_CONFIG with
+// a sentence that names the file and the key.
+func Load(path string) (Config, error) {
+	if path == "" {
+		c := Default()
+		return c, c.Validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Config{}, skyerr.Wrap(err, skyerr.InvalidConfig, "%s: the file does not exist", path)
+		}
+		return Config{}, skyerr.Wrap(err, skyerr.InvalidConfig, "%s: the file cannot be read", path)
+	}
+	return parse(path, data)
+}
+
+// parse decodes data, read from the file name, over Default() and
+// validates the result.
+func parse(name string, data []byte) (Config, error) {
+	c := Default()
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return Config{}, decodeError(name, err)
+	}
+	if err := unknownKeys(name, md.Undecoded()); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		e := skyerr.From(err)
+		return Config{}, skyerr.Wrap(e.Err, skyerr.InvalidConfig, "%s: %s", name, e.Message)
+	}
+	return c, nil
+}
+
+// decodeError turns a TOML syntax or type error into one sentence.
+func decodeError(name string, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		where := fmt.Sprintf("%s line %d", name, pe.Position.Line)
+		if pe.LastKey != "" {
+			where += fmt.Sprintf(" (key %q)", pe.LastKey)
+		}
+		return skyerr.Wrap(err, skyerr.InvalidConfig, "%s: %s", where, oneLine(pe.Message))
+	}
+	// Type mismatches read `toml: line 3 (last key "x"): incompatible ...`.
+	msg := oneLine(err.Error())
+	if m := typeErrorPrefix.FindStringSubmatch(msg); m != nil {
+		return skyerr.Wrap(err, skyerr.InvalidConfig, "%s line %s (key %s): %s", name, m[1], m[2], msg[len(m[0]):])
+	}
+	return skyerr.Wrap(err, skyerr.InvalidConfig, "%s: %s", name, strings.TrimPrefix(msg, "toml: "))
+}
+
+var typeErrorPrefix = regexp.MustCompile(`^toml: line ([0-9]+) \(last key ("[^"]*")\): `)
+
+// unknownKeys rejects keys the file sets that Config does not have; a
+// token gets its own sentence, since it belongs in the environment.
+func unknownKeys(name string, undecoded []toml.Key) error {
+	if len(undecoded) == 0 {
+		return nil
+	}
+	for _, k := range undecoded {
+		if strings.Contains(strings.ToLower(k[len(k)-1]), "token") {
+			return skyerr.New(skyerr.InvalidConfig,
+				"%s: key %q is not allowed: the bot token is read only from the %s environment variable, never from a file",
+				name, k.String(), TokenEnv)
+		}
+	}
+	// Keys inside an unknown table are not worth naming separately.
+	var unknown []string
+	for _, k := range undecoded {
+		key := k.String()
+		if len(unknown) > 0 && strings.HasPrefix(key, unknown[len(unknown)-1]+".") {
+			continue
+		}
+		unknown = append(unknown, key)
+	}
+	msg := fmt.Sprintf("%s: unknown key %q", name, unknown[0])
+	if guess := nearestKey(unknown[0]); guess != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", guess)
+	}
+	if n := len(unknown) - 1; n > 0 {
+		msg += fmt.Sprintf(" and %d more unknown", n)
+	}
+	return skyerr.New(skyerr.InvalidConfig, "%s", msg)
+}
+
+// FromEnv reads the bot token from $SKYBOT_TOKEN (surrounding space and a
+// leading "Bot " are dropped). An unset variable leaves the token empty.
+func (c *Config) FromEnv(getenv func(string) string) {
+	t := strings.TrimSpace(getenv(TokenEnv))
+	t = strings.TrimSpace(strings.TrimPrefix(t, "Bot "))
+	c.Discord.Token = Secret(t)
+}
+
+// RequireToken reports an error when no token was read; commands that talk
+// to real Discord call it, the emulator does not need one.
+func (c Config) RequireToken() error {
+	if c.Discord.Token == "" {
+		return skyerr.New(skyerr.InvalidConfig, "no bot token: set %s in the environment", TokenEnv)
+	}
+	return nil
+}
+
+// Limits of the values Validate accepts.
+const (
+	minTimeout       = 100 * time.Millisecond
+	maxTimeout       = 10 * time.Second
+	minCallStack     = 32
+	maxCallStack     = 10_000
+	maxHostCalls     = 10_000
+	minMemoryLimitMB = 64 // an idle Go worker process uses some 46 MB of data
+	maxMemoryLimitMB = 16 << 10
+	maxAttachment    = 64 << 20 // an attachment is read into memory whole
+	maxPrefixLen     = 8
+)
+
+// Validate checks every value against its allowed range and returns the
+// first problem as E_INVALID_CONFIG with a sentence naming the key.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return skyerr.New(skyerr.InvalidConfig, format, args...)
+	}
+	switch {
+	case c.Discord.CommandGuildID != "" && !isSnowflake(c.Discord.CommandGuildID):
+		return bad("discord.command_guild_id is %q; it must be a guild ID (digits only) or empty", c.Discord.CommandGuildID)
+	case c.Store.Path == "":
+		return bad("store.path is empty; it must name the SQLite database file")
+	case c.Bot.Prefix == "" || utf8.RuneCountInString(c.Bot.Prefix) > maxPrefixLen || strings.IndexFunc(c.Bot.Prefix, unicode.IsSpace) >= 0:
+		return bad("bot.prefix is %q; it must be 1 to %d characters without spaces", c.Bot.Prefix, maxPrefixLen)
+	case c.Sandbox.Timeout.Duration < minTimeout || c.Sandbox.Timeout.Duration > maxTimeout:
+		return bad("sandbox.timeout is %s; it must be between %s and %s", c.Sandbox.Timeout, minTimeout, maxTimeout)
+	case c.Sandbox.MaxCallStack < minCallStack || c.Sandbox.MaxCallStack > maxCallStack:
+		return bad("sandbox.max_call_stack is %d; it must be between %d and %d", c.Sandbox.MaxCallStack, minCallStack, maxCallStack)
+	case c.Sandbox.MaxHostCalls < 1 || c.Sandbox.MaxHostCalls > maxHostCalls:
+		return bad("sandbox.max_host_calls is %d; it must be between 1 and %d", c.Sandbox.MaxHostCalls, maxHostCalls)
+	case c.Sandbox.MemoryLimitMB < minMemoryLimitMB || c.Sandbox.MemoryLimitMB > maxMemoryLimitMB:
+		return bad("sandbox.memory_limit_mb is %d; it must be between %d and %d", c.Sandbox.MemoryLimitMB, minMemoryLimitMB, maxMemoryLimitMB)
+	case c.Extensions.MaxAttachmentBytes < 1 || c.Extensions.MaxAttachmentBytes > maxAttachment:
+		return bad("extensions.max_attachment_bytes is %d; it must be between 1 and %d", c.Extensions.MaxAttachmentBytes, maxAttachment)
+	case c.Extensions.MaxSourceBytes < 1 || c.Extensions.MaxSourceBytes > c.Extensions.MaxAttachmentBytes:
+		return bad("extensions.max_source_bytes is %d; it must be between 1 and extensions.max_attachment_bytes (%d)",
+			c.Extensions.MaxSourceBytes, c.Extensions.MaxAttachmentBytes)
+	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
+		return bad("log.level is %q; it must be debug, info, warn or error", c.Log.Level)
+	case !oneOf(c.Log.Format, "text", "json"):
+		return bad("log.format is %q; it must be text or json", c.Log.Format)
+	}
+	return nil
+}
+
+func isSnowflake(s string) bool {
+	if len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Secret is a string that must not reach a log or a terminal: it prints,
+// logs and marshals as REDACTED. Convert it with string() where the real
+// value is needed.
+type Secret string
+
+const redacted = "REDACTED"
+
+// LogValue keeps the secret out of slog output.
+func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// String keeps the secret out of fmt's %v, %s and %q.
+func (Secret) String() string { return redacted }
+
+// GoString keeps the secret out of fmt's %#v.
+func (Secret) GoString() string { return `"` + redacted + `"` }
+
+// MarshalText keeps the secret out of JSON, TOML and other text encodings.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Duration is a time.Duration written in the file as a string such as
+// "5s" or "500ms".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; write it like \"5s\" or \"500ms\"", text)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Keys lists every key the file may set, as dotted paths in declaration
+// order ("discord.command_guild_id", ...).
+func Keys() []string {
+	var keys []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			if tag == "" {
+				tag = f.Name
+			}
+			key := prefix + tag
+			if f.Type.Kind() == reflect.Struct && !isLeaf(f.Type) {
+				walk(f.Type, key+".")
+				continue
+			}
+			keys = append(keys, key)
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return keys
+}
+
+// isLeaf reports whether a struct type is one value in the file (it
+// decodes itself from text) rather than a table.
+func isLeaf(t reflect.Type) bool {
+	return reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
+}
+
+// nearestKey returns the known key or table closest to key when it is a
+// likely typo (at most two edits away), else "".
+func nearestKey(key string) string {
+	best, bestDist := "", 3
+	for _, k := range Keys() {
+		table, _, _ := strings.Cut(k, ".")
+		for _, candidate := range []string{k, table} {
+			if d := editDistance(key, candidate); d < bestDist {
+				best, bestDist = candidate, d
+			}
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return max(len(a), len(b))
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot"
+	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/commands"
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// app is one assembled skybot: the store, the sandbox, the extension
+// manager and dispatcher, and the bot on a discordgo session. run and demo
+// build it the same way; only the session's far end differs.
+type app struct {
+	store      *store.Store
+	supervisor *sandbox.Supervisor
+	manager    *extensions.Manager
+	bot        *bot.Bot
+}
+
+// hooks let the demo (and tests) watch the app without reaching into it.
+type hooks struct {
+	onRun        func(extensions.Run)
+	afterMessage func(extensions.Message)
+}
+
+func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session, log *slog.Logger, h hooks) (*app, error) {
+	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
+		if err := ensureDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	limits := sandbox.Limits{
+		Timeout:      cfg.Sandbox.Timeout.Duration,
+		MaxCallStack: cfg.Sandbox.MaxCallStack,
+		MaxHostCalls: cfg.Sandbox.MaxHostCalls,
+	}
+	exec := bot.NewExecutor(session, st, log)
+	sup := sandbox.NewSupervisor(exec, log)
+	mgr := extensions.NewManager(st, sup, extensions.Options{
+		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
+		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,
+		Limits:             limits,
+		DefaultPrefix:      cfg.Bot.Prefix,
+		RefuseUploads:      !cfg.Extensions.AllowUnreviewedUploads,
+		Log:                log,
+	})
+	disp := extensions.NewDispatcher(mgr, h.onRun)
+	b := bot.New(bot.Options{
+		Session:        session,
+		Dispatcher:     disp,
+		Interactions:   commands.NewExt(mgr, session.Client, log),
+		CommandGuildID: cfg.Discord.CommandGuildID,
+		AfterMessage:   h.afterMessage,
+		Log:            log,
+	})
+	return &app{store: st, supervisor: sup, manager: mgr, bot: b}, nil
+}
+
+// close stops everything in reverse order of assembly.
+func (a *app) close() error {
+	berr := a.bot.Stop()
+	a.supervisor.Close()
+	serr := a.store.Close()
+	if berr != nil {
+		return berr
+	}
+	return serr
+}

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot"
+	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/bot/discordtest/spec"
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/extensions/examples"
+	"github.com/skyext/skybot/store"
+)
+
+// guild is one emulated guild with skybot connected to it through the real
+// discordgo client, every REST request checked against Discord's spec.
+type guild struct {
+	t       *testing.T
+	srv     *discordtest.Server
+	app     *app
+	g       discordtest.Guild
+	general discordtest.Channel
+	admin   discordtest.Member
+	member  discordtest.Member
+
+	mu      sync.Mutex
+	handled map[string]chan struct{}
+}
+
+func newGuild(t *testing.T, tweak func(*config.Config)) *guild {
+	t.Helper()
+	v, err := spec.Shared()
+	if err != nil {
+		t.Fatalf("Discord's API description: %v", err)
+	}
+	srv := discordtest.NewForTest(t, discordtest.Options{Validator: v})
+	e := &guild{t: t, srv: srv, handled: map[string]chan struct{}{}}
+	e.g = srv.CreateGuild("Test Guild")
+	e.general = srv.AddChannel(e.g.ID, "general", discordgo.ChannelTypeGuildText)
+	admins := srv.AddRole(e.g.ID, "Admins", discordgo.PermissionManageGuild)
+	e.admin = srv.AddMember(e.g.ID, "ada", admins.ID)
+	e.member = srv.AddMember(e.g.ID, "max")
+	// As if the guild's admins let everyone use /ext in Integrations: then
+	// skybot's own Manage Server check is what must refuse a member.
+	if err := srv.AllowCommand(e.g.ID, "ext", e.g.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := config.Default()
+	cfg.Store.Path = filepath.Join(t.TempDir(), "skybot.db")
+	cfg.Discord.CommandGuildID = e.g.ID
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	session, err := discordgo.New("Bot " + srv.Token())
+	if err != nil {
+		t.Fatal(err)
+	}
+	session.Client = srv.HTTPClient()
+	session.Identify.Intents = bot.Intents(true)
+	session.LogLevel = -1
+	e.app, err = assemble(context.Background(), cfg, session, nil, hooks{afterMessage: e.afterMessage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.app.close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.app.bot.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return e
+}
+
+func (e *guild) afterMessage(m extensions.Message) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ch, ok := e.handled[m.ID]
+	if !ok {
+		ch = make(chan struct{})
+		e.handled[m.ID] = ch
+	}
+	close(ch)
+}
+
+// say posts content as m, waits until skybot dispatched it, and returns
+// the bot's replies to it.
+func (e *guild) say(m discordtest.Member, content string) []*discordgo.Message {
+	e.t.Helper()
+	msg, err := e.srv.SendMessage(e.general.ID, m.UserID, content)
+	if err != nil {
+		e.t.Fatalf("send %q: %v", content, err)
+	}
+	e.mu.Lock()
+	ch, ok := e.handled[msg.ID]
+	if !ok {
+		ch = make(chan struct{})
+		e.handled[msg.ID] = ch
+	}
+	e.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		e.t.Fatalf("skybot never handled %q", content)
+	}
+	var replies []*discordgo.Message
+	for _, r := range e.srv.Messages(e.general.ID) {
+		if r.Author != nil && r.Author.ID == e.srv.BotUserID() && r.MessageReference != nil && r.MessageReference.MessageID == msg.ID {
+			replies = append(replies, r)
+		}
+	}
+	return replies
+}
+
+// ext runs /ext sub as m and returns skybot's (final) answer.
+func (e *guild) ext(m discordtest.Member, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (string, discordtest.Response) {
+	e.t.Helper()
+	it, err := e.srv.RunSlash(discordtest.SlashInput{
+		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "ext",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
+	})
+	if err != nil {
+		e.t.Fatalf("/ext %s: %v", sub, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	if err != nil {
+		e.t.Fatalf("/ext %s: no answer: %v", sub, err)
+	}
+	return msg.Content, it.Response()
+}
+
+func file(name string, data []byte) []*discordgo.ApplicationCommandInteractionDataOption {
+	return []*discordgo.ApplicationCommandInteractionDataOption{{
+		Name: "file", Type: discordgo.ApplicationCommandOptionAttachment,
+		Value: discordtest.Upload{Filename: name, ContentType: "application/octet-stream", Data: data},
+	}}
+}
+
+func nameOpt(name string) []*discordgo.ApplicationCommandInteractionDataOption {
+	return []*discordgo.ApplicationCommandInteractionDataOption{{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: name}}
+}
+
+func TestInstallTalkUninstall(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	hello := examples.Read("hello.skyext")
+
+	// Someone without Manage Server is refused, ephemerally, and nothing changes.
+	answer, resp := e.ext(e.member, "install", file("hello.skyext", hello))
+	if !strings.HasPrefix(answer, "E_FORBIDDEN:") || !resp.Ephemeral {
+		t.Fatalf("member install answer = %q (ephemeral %v), want an ephemeral E_FORBIDDEN", answer, resp.Ephemeral)
+	}
+	if got := e.say(e.member, "!hello"); len(got) != 0 {
+		t.Fatalf("refused install still answers: %v", got[0].Content)
+	}
+
+	answer, resp = e.ext(e.admin, "install", file("hello.skyext", hello))
+	if !strings.Contains(answer, "Installed **hello** 1.0.0") || !strings.Contains(answer, "messages_write") || !resp.Ephemeral {
+		t.Fatalf("install answer = %q (ephemeral %v)", answer, resp.Ephemeral)
+	}
+	in, err := e.app.store.InstallByName(context.Background(), store.GuildID(e.g.ID), "hello")
+	if err != nil {
+		t.Fatalf("install row: %v", err)
+	}
+	ver, err := e.app.store.Version(context.Background(), in.VersionID)
+	if err != nil || len(ver.MD5) != 32 || len(ver.SHA256) != 64 || ver.Code != string(hello) {
+		t.Fatalf("version row = %+v, %v", ver, err)
+	}
+
+	replies := e.say(e.member, "!hello")
+	if len(replies) != 1 || replies[0].Content != "Hello, max! 👋" {
+		t.Fatalf("replies to !hello = %v", contents(replies))
+	}
+	if replies := e.say(e.member, "!HELLO   world"); len(replies) != 1 || replies[0].Content != "Hello, world! 👋" {
+		t.Fatalf("replies to !HELLO world = %v", contents(replies))
+	}
+	if replies := e.say(e.member, "hello without the prefix"); len(replies) != 0 {
+		t.Fatalf("a message without the prefix triggered the command")
+	}
+	audit, err := e.app.store.Audit(context.Background(), store.GuildID(e.g.ID), 10)
+	if err != nil || len(audit) != 2 || audit[0].Actor != "ext:hello" || audit[0].Action != "message.reply" || audit[0].Outcome != "ok" {
+		t.Fatalf("audit = %+v, %v", audit, err)
+	}
+
+	answer, _ = e.ext(e.admin, "list", nil)
+	if !strings.Contains(answer, "**hello** 1.0.0 — enabled, scopes messages_write") {
+		t.Fatalf("list = %q", answer)
+	}
+	answer, _ = e.ext(e.admin, "uninstall", nameOpt("hello"))
+	if !strings.Contains(answer, "Uninstalled **hello** 1.0.0") {
+		t.Fatalf("uninstall = %q", answer)
+	}
+	if replies := e.say(e.member, "!hello"); len(replies) != 0 {
+		t.Fatalf("uninstalled extension answered %v", contents(replies))
+	}
+	if answer, _ = e.ext(e.admin, "list", nil); !strings.Contains(answer, "No extensions are installed") {
+		t.Fatalf("list after uninstall = %q", answer)
+	}
+}
+
+func TestMissingScopeShowsInLogs(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	noScope := bytes.Replace(examples.Read("hello.skyext"), []byte("// @scopes       messages_write\n"), nil, 1)
+	answer, _ := e.ext(e.admin, "install", file("hello.skyext", noScope))
+	if !strings.Contains(answer, "asked for no scopes") {
+		t.Fatalf("install answer = %q", answer)
+	}
+	if replies := e.say(e.member, "!hello"); len(replies) != 0 {
+		t.Fatalf("replied without messages_write: %v", contents(replies))
+	}
+	logs, _ := e.ext(e.admin, "logs", nameOpt("hello"))
+	if !strings.Contains(logs, "MISSING_SCOPES") || !strings.Contains(logs, "messages_write") {
+		t.Fatalf("/ext logs does not explain the refusal:\n%s", logs)
+	}
+}
+
+func TestBadUploadsAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, func(c *config.Config) { c.Extensions.MaxAttachmentBytes = 4096 })
+	hello := examples.Read("hello.skyext")
+	cases := []struct {
+		name string
+		file []*discordgo.ApplicationCommandInteractionDataOption
+		want string
+	}{
+		{"malformed", file("hello.skyext", []byte("await require('message').reply('no header');")), "E_INVALID_PACKAGE:"},
+		{"wrong type", file("hello.png", hello), "E_INVALID_PACKAGE:"},
+		{"oversized", file("hello.skyext", append(bytes.Clone(hello), bytes.Repeat([]byte("//"), 4096)...)), "E_TOO_LARGE:"},
+		{"syntax error", file("hello.skyext", append(bytes.Clone(hello), []byte("\nconst = ;")...)), "E_INVALID_PACKAGE:"},
+	}
+	for _, tc := range cases {
+		answer, _ := e.ext(e.admin, "install", tc.file)
+		if !strings.HasPrefix(answer, tc.want) {
+			t.Errorf("%s: answer %q, want prefix %q", tc.name, answer, tc.want)
+		}
+	}
+	ins, err := e.app.store.Installs(context.Background(), store.GuildID(e.g.ID))
+	if err != nil || len(ins) != 0 {
+		t.Fatalf("refused uploads left installs: %v %v", ins, err)
+	}
+}
+
+// TestEmulatorHoldsTheBotToTheSpec proves the emulator rejects, and
+// records, a request that Discord's API description forbids.
+func TestEmulatorHoldsTheBotToTheSpec(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	long := strings.Repeat("x", 2001)
+	_, err := e.app.bot.Session().ChannelMessageSend(e.general.ID, long)
+	if err == nil {
+		t.Fatal("a 2001-character message was accepted")
+	}
+	violations := e.srv.Violations()
+	if len(violations) != 1 || !strings.Contains(violations[0], "content") {
+		t.Fatalf("violations = %q, want one about content", violations)
+	}
+	e.srv.ClearViolations() // expected: keep NewForTest from failing the test
+}
+
+func contents(ms []*discordgo.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Content)
+	}
+	return out
+}

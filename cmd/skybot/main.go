@@ -1,0 +1,127 @@
+// Command skybot runs the skybot Discord bot, or shows it working against
+// an emulated guild.
+//
+//	skybot demo [--data DIR]          an emulated guild, no token, no network
+//	skybot run --config config.toml   real Discord; token from SKYBOT_TOKEN
+//	skybot version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot"
+	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/extensions/skyerr"
+)
+
+const usage = `skybot — a marketplace of sandboxed JavaScript extensions for Discord guilds.
+
+Usage:
+  skybot demo [--data DIR]          show skybot working in an emulated guild (no token, no network)
+  skybot run --config config.toml   connect to Discord (the token comes from SKYBOT_TOKEN)
+  skybot version                    print skybot's version and extension engine version
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// realMain runs one command and returns the exit code; errors are printed
+// as a canonical code and a sentence.
+func realMain(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "demo":
+		err = demoCmd(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = runCmd(ctx, args[1:], stderr, getenv)
+	case "version":
+		fmt.Fprintf(stdout, "skybot %s (extension engine %s)\n", version, extensions.EngineVersion)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "skybot: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "skybot:", skyerr.UserText(err))
+		if e := skyerr.From(err); e.Err != nil {
+			fmt.Fprintln(stderr, "  cause:", e.Err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// version is skybot's release version.
+const version = "0.1.0"
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runCmd connects to real Discord and serves until SIGINT or SIGTERM.
+func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "config.toml", "path to the TOML configuration")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	cfg.FromEnv(getenv)
+	if err := cfg.RequireToken(); err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+
+	session, err := discordgo.New("Bot " + string(cfg.Discord.Token))
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.InvalidConfig, "Could not create a Discord session.")
+	}
+	session.Identify.Intents = bot.Intents(cfg.Discord.MessageContentIntent)
+	a, err := assemble(ctx, cfg, session, log, hooks{})
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "skybot could not start.")
+	}
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := a.bot.Start(startCtx); err != nil {
+		_ = a.close()
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not connect to Discord; check the token and the intents enabled for the application.")
+	}
+	log.Info("skybot running; press Ctrl-C to stop")
+	<-ctx.Done()
+	log.Info("shutting down")
+	return a.close()
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunRefusesBadStarts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	if err := os.WriteFile(good, []byte("[store]\npath = \""+filepath.Join(dir, "x.db")+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	typo := filepath.Join(dir, "typo.toml")
+	if err := os.WriteFile(typo, []byte("[store]\npaht = \"x.db\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" }
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing token", []string{"run", "--config", good}, "E_INVALID_CONFIG"},
+		{"unknown config key", []string{"run", "--config", typo}, `unknown key "store.paht"`},
+		{"missing config file", []string{"run", "--config", filepath.Join(dir, "nope.toml")}, "E_INVALID_CONFIG"},
+		{"unknown command", []string{"serve"}, `unknown command "serve"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := realMain(tc.args, &stdout, &stderr, noEnv)
+			if code == 0 || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want failure mentioning %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.db")); !os.IsNotExist(err) {
+		t.Fatalf("a refused start created the database (stat err %v)", err)
+	}
+}
+
+// TestDemoTranscript runs the newcomer's first command and checks the
+// transcript tells the whole story.
+func TestDemoTranscript(t *testing.T) {
+	t.Parallel()
+	var out, errs bytes.Buffer
+	if err := demoCmd(context.Background(), []string{"--data", t.TempDir()}, &out, &errs); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errs.String())
+	}
+	transcript := out.String()
+	for _, want := range []string{
+		"ada runs /ext install file:hello.skyext",
+		"Installed **hello** 1.0.0",
+		"max: !hello\n",
+		"message.reply [scope messages_write] ok",
+		"skybot → max: Hello, max! 👋",
+		"skybot → max: Hello, world! 👋",
+		"E_FORBIDDEN: You need the Manage Server permission",
+		"• **hello** 1.0.0 — enabled, scopes messages_write",
+		"Uninstalled **hello** 1.0.0",
+		"(no extension answers)",
+	} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, transcript)
+		}
+	}
+}

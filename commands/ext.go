@@ -52,58 +52,65 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 		DefaultMemberPermissions: &perms,
 		DMPermission:             &noDM,
 		Options: []*discordgo.ApplicationCommandOption{
-			{
-				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "install",
-				Description: "Install an extension from an attached .skyext file",
-				Options: []*discordgo.ApplicationCommandOption{{
-					Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
-					Description: "The .skyext file", Required: true,
-				}},
-			},
-			{
-				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list",
-				Description: "List the extensions installed on this server",
-			},
-			{
-				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "uninstall",
-				Description: "Remove an extension from this server",
-				Options: []*discordgo.ApplicationCommandOption{
-					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
-					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge", Description: "Also delete its stored data (default: keep it)"},
-				},
-			},
-			{
-				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "logs",
-				Description: "Show an extension's recent errors and console output",
-				Options: []*discordgo.ApplicationCommandOption{
-					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
-				},
-			},
+			sub("install", "Install an extension from an attached .skyext file", fileOpt("The .skyext file")),
+			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext file")),
+			sub("rollback", "Go back to the previous (or a chosen) version; its data stays", nameOpt(),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The version to go back to (default: the previous one)"}),
+			sub("enable", "Let an extension run again", nameOpt()),
+			sub("disable", "Stop an extension without removing it or its data", nameOpt()),
+			sub("uninstall", "Remove an extension from this server", nameOpt(),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge", Description: "Also delete its stored data (default: keep it)"}),
+			sub("list", "List the extensions installed on this server"),
+			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
+			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
 		},
 	}}
 }
 
+func sub(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {
+	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: name, Description: desc, Options: opts}
+}
+
+func nameOpt() *discordgo.ApplicationCommandOption {
+	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name",
+		Description: "The extension's name", Required: true, Autocomplete: true}
+}
+
+func fileOpt(desc string) *discordgo.ApplicationCommandOption {
+	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file", Description: desc, Required: true}
+}
+
 // HandleInteraction implements bot.Interactions.
 func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *discordgo.InteractionCreate) bool {
-	if i.Type != discordgo.InteractionApplicationCommand {
-		return false
-	}
-	data := i.ApplicationCommandData()
-	if data.Name != "ext" || len(data.Options) == 0 {
-		return false
-	}
 	r := &responder{s: s, i: i.Interaction, ctx: ctx}
 	defer func() {
 		if r.err != nil {
 			x.log.Warn("answering /ext failed", "guild_id", i.GuildID, "interaction", i.ID, "err", r.err)
 		}
 	}()
+	switch i.Type {
+	case discordgo.InteractionMessageComponent:
+		return x.handleButton(r, i)
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		if i.ApplicationCommandData().Name != "ext" {
+			return false
+		}
+		x.autocomplete(r, i)
+		return true
+	case discordgo.InteractionApplicationCommand:
+	default:
+		return false
+	}
+	data := i.ApplicationCommandData()
+	if data.Name != "ext" || len(data.Options) == 0 {
+		return false
+	}
 	if i.GuildID == "" || i.Member == nil {
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidState, "Extensions are managed inside a server, not in DMs.")))
 		return true
 	}
-	if i.Member.Permissions&(manageServer|discordgo.PermissionAdministrator) == 0 {
-		r.say(skyerr.UserText(skyerr.New(skyerr.Forbidden, "You need the Manage Server permission to manage extensions.")))
+	if !canManage(i) {
+		r.say(skyerr.UserText(errNeedManage))
 		return true
 	}
 	sub := data.Options[0]
@@ -111,6 +118,16 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 	switch sub.Name {
 	case "install":
 		x.install(r, guild, actor, data, sub)
+	case "update":
+		x.update(r, guild, actor, data, sub)
+	case "rollback":
+		x.plan(r, func() (*extensions.Plan, error) {
+			return x.manager.PlanRollback(r.ctx, guild, actor, stringOption(sub, "name"), stringOption(sub, "version"))
+		})
+	case "enable", "disable":
+		x.setEnabled(r, guild, actor, stringOption(sub, "name"), sub.Name == "enable")
+	case "info":
+		x.info(r, guild, stringOption(sub, "name"))
 	case "list":
 		x.list(r, guild)
 	case "uninstall":
@@ -133,33 +150,15 @@ func (x *Ext) install(r *responder, guild store.GuildID, actor store.UserID, dat
 	if !r.defer_() {
 		return
 	}
-	got, err := x.manager.InstallUpload(r.ctx, guild, actor,
+	p, err := x.manager.PlanInstall(r.ctx, guild, actor,
 		extensions.Upload{Filename: att.Filename, Size: int64(att.Size)},
 		func(ctx context.Context, limit int64) ([]byte, error) { return x.download(ctx, att.URL, limit) })
 	if err != nil {
 		x.log.Info("install refused", "guild_id", guild, "file", att.Filename, "err", err)
-		r.edit(skyerr.UserText(err))
+		r.edit(skyerr.UserText(err), nil)
 		return
 	}
-	r.edit(installedText(got))
-}
-
-func installedText(got extensions.Installed) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Installed **%s** %s — %s.\n", got.Name, got.Version, got.Trigger)
-	if len(got.Scopes) == 0 {
-		b.WriteString("It asked for no scopes: it cannot act on this server, only run.")
-		return b.String()
-	}
-	b.WriteString("Scopes granted:\n")
-	for _, sc := range got.Scopes {
-		fmt.Fprintf(&b, "• `%s` — may %s", sc.Name, sc.Describe)
-		if sc.Risk != "" {
-			fmt.Fprintf(&b, " ⚠️ %s", sc.Risk)
-		}
-		b.WriteString("\n")
-	}
-	return strings.TrimRight(b.String(), "\n")
+	r.edit(consentText(p), consentButtons(p))
 }
 
 // download fetches an attachment, refusing more than limit bytes.

@@ -35,8 +35,34 @@ func (r *responder) defer_() bool {
 	return r.err == nil
 }
 
-// edit replaces the deferred answer with content.
-func (r *responder) edit(content string) bool {
-	_, r.err = r.s.InteractionResponseEdit(r.i, &discordgo.WebhookEdit{Content: &content}, discordgo.WithContext(r.ctx))
+// edit replaces the deferred answer with content and components (nil:
+// none).
+func (r *responder) edit(content string, components []discordgo.MessageComponent) bool {
+	if components == nil {
+		components = []discordgo.MessageComponent{}
+	}
+	_, r.err = r.s.InteractionResponseEdit(r.i, &discordgo.WebhookEdit{Content: &content, Components: &components}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
+// update rewrites the message a clicked component belongs to, removing
+// its buttons (they have done their job).
+func (r *responder) update(content string) bool {
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseUpdateMessage,
+		Data: &discordgo.InteractionResponseData{Content: content, Components: []discordgo.MessageComponent{}},
+	}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
+// choices answers an autocomplete request.
+func (r *responder) choices(cs []*discordgo.ApplicationCommandOptionChoice) bool {
+	if cs == nil {
+		cs = []*discordgo.ApplicationCommandOptionChoice{}
+	}
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: cs},
+	}, discordgo.WithContext(r.ctx))
 	return r.err == nil
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/skyext/skybot/extensions/skyerr"
 	"github.com/skyext/skybot/sandbox"
@@ -34,7 +33,9 @@ type Options struct {
 	// RefuseUploads turns off installing attached .skyext files (unreviewed
 	// code); the operator's choice.
 	RefuseUploads bool
-	Log           *slog.Logger
+	// Now is the clock for rate limits and plan expiry; nil is time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 const (
@@ -52,6 +53,8 @@ type Manager struct {
 	log    *slog.Logger
 
 	locks keyedLocks
+	plans plans
+	rate  rateLimiter
 
 	mu       sync.Mutex
 	programs map[store.VersionID]*sandbox.Program
@@ -99,55 +102,32 @@ type Installed struct {
 }
 
 // InstallUpload installs an attached .skyext into guild on behalf of actor
-// (whose right to do so the caller has checked). Every refusal is a
-// canonical error, and a refusal at any step leaves nothing written.
+// in one step (plan, then apply): the consent is the caller's (a system
+// install, or a test). Admins go through PlanInstall and a button.
 func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor store.UserID, up Upload, fetch Fetch) (Installed, error) {
-	if m.opts.RefuseUploads {
-		return Installed{}, skyerr.New(skyerr.Forbidden, "This skybot's operator does not allow installing attached files; install from the gallery instead.")
-	}
-	man, code, err := m.readUpload(ctx, up, fetch)
+	p, err := m.PlanInstall(ctx, guild, actor, up, fetch)
 	if err != nil {
 		return Installed{}, err
 	}
+	if _, err := m.Apply(ctx, guild, actor, p.ID); err != nil {
+		return Installed{}, err
+	}
+	man := p.Manifest
+	return Installed{Name: man.Name, Version: man.Version, Scopes: describeScopes(man.Scopes), Trigger: DescribeTrigger(man), Manifest: man}, nil
+}
+
+// readAndCompile reads an upload and compiles its code: a package that
+// does not compile is the package's fault.
+func (m *Manager) readAndCompile(ctx context.Context, up Upload, fetch Fetch) (Manifest, string, *sandbox.Program, error) {
+	man, code, err := m.readUpload(ctx, up, fetch)
+	if err != nil {
+		return Manifest{}, "", nil, err
+	}
 	prog, err := sandbox.Compile(man.Name+".skyext", code, man.Legacy())
 	if err != nil {
-		return Installed{}, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
+		return Manifest{}, "", nil, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
 	}
-
-	unlock := m.locks.lock(string(guild) + "/" + man.Name)
-	defer unlock()
-
-	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
-		return Installed{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); uninstall it first.", man.Name, in.Version)
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
-	}
-	if _, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix); err != nil {
-		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
-	}
-
-	manifest, err := json.Marshal(man)
-	if err != nil {
-		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not encode the manifest of %s.", man.Name)
-	}
-	// The version and the install are written in one transaction: a refusal
-	// here leaves no version row behind.
-	ver, err := m.store.SaveAndInstall(ctx,
-		store.NewVersion{Name: man.Name, LocalGuild: string(guild), Owner: actor, Version: man.Version, Manifest: manifest, Code: code},
-		store.Install{GuildID: guild, Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
-	switch {
-	case errors.Is(err, store.ErrOwner):
-		return Installed{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author on this server.", man.Name)
-	case errors.Is(err, store.ErrExists):
-		return Installed{}, skyerr.New(skyerr.AlreadyExists,
-			"%s@%s was uploaded before with different code; versions never change, so raise @version.", man.Name, man.Version)
-	case err != nil:
-		return Installed{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not store the install of %s@%s.", man.Name, man.Version)
-	}
-	m.keepProgram(ver.ID, prog)
-	m.invalidate(guild)
-	m.log.Info("extension installed", "guild_id", guild, "ext", man.Name, "version", man.Version, "actor", actor)
-	return Installed{Name: man.Name, Version: man.Version, Scopes: describeScopes(man.Scopes), Trigger: describeTrigger(man), Manifest: man}, nil
+	return man, code, prog, nil
 }
 
 // readUpload applies the upload rules in order: file type, declared size,
@@ -193,12 +173,9 @@ func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (Manif
 func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor store.UserID, name string, purge bool) (store.Install, error) {
 	unlock := m.locks.lock(string(guild) + "/" + name)
 	defer unlock()
-	in, err := m.store.InstallByName(ctx, guild, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Install{}, skyerr.New(skyerr.NotFound, "%s is not installed on this server.", name)
-	}
+	in, err := m.installed(ctx, guild, name)
 	if err != nil {
-		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not read the install of %s.", name)
+		return store.Install{}, err
 	}
 	if err := m.store.DeleteInstall(ctx, guild, in.ExtensionID, actor, purge); err != nil {
 		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not remove %s.", name)
@@ -262,7 +239,8 @@ func describeScopes(names []string) []sandbox.Scope {
 	return out
 }
 
-func describeTrigger(m Manifest) string {
+// DescribeTrigger says in a few words what makes the extension run.
+func DescribeTrigger(m Manifest) string {
 	switch m.Type {
 	case TypeCommand:
 		return "prefix command " + m.Key

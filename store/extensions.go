@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -53,11 +54,13 @@ type NewVersion struct {
 	Name       string
 	LocalGuild string // "" for the gallery
 	Owner      UserID // owner of a new name; must own an existing one
-	Version    string
-	Manifest   json.RawMessage
-	Code       string
-	Signature  []byte // optional
-	State      string // "" means StateSaved
+	// SubmittedBy is the person who uploaded this version; "" means Owner.
+	SubmittedBy UserID
+	Version     string
+	Manifest    json.RawMessage
+	Code        string
+	Signature   []byte // optional
+	State       string // "" means StateSaved
 }
 
 const extensionCols = `id, name, local_guild, owner_id, created_at`
@@ -129,6 +132,25 @@ func (s *Store) SaveAndInstall(ctx context.Context, nv NewVersion, in Install) (
 	return v, nil
 }
 
+// SaveAndSwap stores a new version of an installed extension and points
+// the guild's install at it, with the scopes now granted, in one
+// transaction (an update from an upload). Byte-identical code under an
+// existing version string is reused, as in SaveAndInstall.
+func (s *Store) SaveAndSwap(ctx context.Context, nv NewVersion, guild GuildID, scopes []string, actor UserID) (Version, error) {
+	var v Version
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if v, err = s.saveVersion(ctx, tx, nv, true); err != nil {
+			return err
+		}
+		return s.swapVersion(ctx, tx, guild, v.ExtensionID, v.ID, scopes, ActionUpdate, actor)
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("save %s@%s and update guild %s to it: %w", nv.Name, nv.Version, guild, err)
+	}
+	return v, nil
+}
+
 // saveVersion is SaveVersion inside tx. With reuseIdentical, an existing
 // version whose code has the same sha256 is returned instead of ErrExists.
 func (s *Store) saveVersion(ctx context.Context, tx *sql.Tx, nv NewVersion, reuseIdentical bool) (Version, error) {
@@ -171,7 +193,7 @@ func (s *Store) saveVersion(ctx context.Context, tx *sql.Tx, nv NewVersion, reus
 		(extension_id, version, manifest, code, md5, sha256, signature, state, submitted_by, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		ext.ID, nv.Version, string(nv.Manifest), nv.Code, hex.EncodeToString(md5sum[:]),
-		sha, nv.Signature, state, nv.Owner, now).Scan(&id)
+		sha, nv.Signature, state, cmp.Or(nv.SubmittedBy, nv.Owner), now).Scan(&id)
 	if isUnique(err) {
 		if !reuseIdentical {
 			return Version{}, ErrExists

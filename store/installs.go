@@ -197,26 +197,31 @@ func (s *Store) setInstallVersion(ctx context.Context, guild GuildID, ext Extens
 	if action != ActionUpdate && action != ActionRollback {
 		return fmt.Errorf("action %q is neither update nor rollback", action)
 	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.swapVersion(ctx, tx, guild, ext, to, scopes, action, actor)
+	})
+}
+
+// swapVersion moves the install's version pointer inside tx.
+func (s *Store) swapVersion(ctx context.Context, tx *sql.Tx, guild GuildID, ext ExtensionID, to VersionID, scopes []string, action Action, actor UserID) error {
 	granted, err := scopesJSON(scopes)
 	if err != nil {
 		return err
 	}
 	now := ms(s.now())
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		from, _, err := activeVersion(ctx, tx, guild, ext)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE installs SET version_id = ?, granted_scopes = ?, updated_at = ?
-			WHERE guild_id = ? AND extension_id = ?`, to, granted, now, guild, ext)
-		if isForeignKey(err) {
-			return fmt.Errorf("version %d of extension %d: %w", to, ext, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		return writeHistory(ctx, tx, now, guild, ext, action, from, to, actor)
-	})
+	from, _, err := activeVersion(ctx, tx, guild, ext)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE installs SET version_id = ?, granted_scopes = ?, updated_at = ?
+		WHERE guild_id = ? AND extension_id = ?`, to, granted, now, guild, ext)
+	if isForeignKey(err) {
+		return fmt.Errorf("version %d of extension %d: %w", to, ext, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	return writeHistory(ctx, tx, now, guild, ext, action, from, to, actor)
 }
 
 // SetInstallEnabled enables or disables an install and writes an 'enable' or

@@ -1225,3 +1225,39 @@ func TestSaveAndInstall(t *testing.T) {
 		t.Fatalf("refused reinstall left an install: %v", err)
 	}
 }
+
+func TestSaveAndSwap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	nv := NewVersion{Name: "hello", LocalGuild: "g1", Owner: "guild:g1", SubmittedBy: "u1", Version: "1.0.0",
+		Manifest: json.RawMessage(`{}`), Code: "return 1;"}
+	v1, err := s.SaveAndInstall(ctx, nv, Install{GuildID: "g1", Enabled: true, InstalledBy: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.SubmittedBy != "u1" {
+		t.Fatalf("submitted_by = %q, want the uploader", v1.SubmittedBy)
+	}
+	nv.Version, nv.Code, nv.SubmittedBy = "1.1.0", "return 2;", "u2"
+	v2, err := s.SaveAndSwap(ctx, nv, "g1", []string{"storage"}, "u2")
+	if err != nil {
+		t.Fatalf("SaveAndSwap: %v", err)
+	}
+	in, err := s.Install(ctx, "g1", v1.ExtensionID)
+	if err != nil || in.VersionID != v2.ID || strings.Join(in.GrantedScopes, ",") != "storage" {
+		t.Fatalf("install after swap = %+v, %v", in, err)
+	}
+	hist, _ := s.History(ctx, "g1", v1.ExtensionID)
+	if len(hist) != 2 || hist[1].Action != ActionUpdate || hist[1].FromVersionID != v1.ID || hist[1].ToVersionID != v2.ID {
+		t.Fatalf("history = %+v", hist)
+	}
+	// Swapping a guild that does not have the extension writes nothing.
+	nv.Version, nv.Code = "1.2.0", "return 3;"
+	if _, err := s.SaveAndSwap(ctx, nv, "g2", nil, "u2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("swap in a guild without the install: %v, want ErrNotFound", err)
+	}
+	if _, err := s.FindVersion(ctx, v1.ExtensionID, "1.2.0"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused swap left version 1.2.0 behind: %v", err)
+	}
+}

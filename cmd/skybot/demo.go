@@ -68,6 +68,8 @@ type demo struct {
 	admin   discordtest.Member
 	member  discordtest.Member
 
+	last *discordgo.Message // skybot's latest answer to a slash command
+
 	mu      sync.Mutex
 	runs    []extensions.Run
 	handled map[string]chan struct{} // message id → closed once dispatched
@@ -160,6 +162,7 @@ func (d *demo) play() error {
 
 	steps := []func() error{
 		func() error { return d.slash(d.admin, "install", installFile(examples.Read("hello.skyext"))) },
+		func() error { return d.click(d.admin, "Install") },
 		func() error { return d.say(d.member, "!hello") },
 		func() error { return d.say(d.member, "!hello world") },
 		func() error { return d.slash(d.member, "list") },
@@ -262,6 +265,48 @@ func stringOpt(name, value string) slashOpt {
 	}
 }
 
+// click presses the button whose label starts with label on skybot's last
+// answer, as m, and prints the message it turned into.
+func (d *demo) click(m discordtest.Member, label string) error {
+	if d.last == nil {
+		return fmt.Errorf("no answer to click on")
+	}
+	id, shown := findButton(d.last, label)
+	if id == "" {
+		return fmt.Errorf("skybot's answer has no %q button", label)
+	}
+	fmt.Fprintf(d.out, "%s clicks [%s]\n", m.Username, shown)
+	it, err := d.srv.ClickButton(d.last.ChannelID, d.last.ID, m.UserID, id)
+	if err != nil {
+		return fmt.Errorf("%s clicks %s: %w", m.Username, shown, err)
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	resp, err := it.WaitResponse(ctx)
+	if err != nil || resp.Message == nil {
+		return fmt.Errorf("skybot did not answer the click on %s: %v", shown, err)
+	}
+	fmt.Fprintf(d.out, "  skybot (the card now reads): %s\n", indent(resp.Message.Content))
+	return nil
+}
+
+// findButton returns the custom id and label of the first button in msg
+// whose label starts with prefix.
+func findButton(msg *discordgo.Message, prefix string) (id, label string) {
+	for _, row := range msg.Components {
+		r, ok := row.(*discordgo.ActionsRow)
+		if !ok {
+			continue
+		}
+		for _, c := range r.Components {
+			if b, ok := c.(*discordgo.Button); ok && strings.HasPrefix(b.Label, prefix) {
+				return b.CustomID, b.Label
+			}
+		}
+	}
+	return "", ""
+}
+
 // slash runs /ext <sub> as m and prints skybot's answer.
 func (d *demo) slash(m discordtest.Member, sub string, opts ...slashOpt) error {
 	in := discordtest.SlashInput{GuildID: d.guild.ID, ChannelID: d.general.ID, UserID: m.UserID, Name: "ext"}
@@ -298,6 +343,20 @@ func (d *demo) slash(m discordtest.Member, sub string, opts ...slashOpt) error {
 		who = " (only " + m.Username + " sees this)"
 	}
 	fmt.Fprintf(d.out, "  skybot%s: %s\n", who, indent(reply.Content))
+	if len(reply.Components) > 0 {
+		var labels []string
+		for _, row := range reply.Components {
+			if r, ok := row.(*discordgo.ActionsRow); ok {
+				for _, c := range r.Components {
+					if b, ok := c.(*discordgo.Button); ok {
+						labels = append(labels, "["+b.Label+"]")
+					}
+				}
+			}
+		}
+		fmt.Fprintf(d.out, "    %s\n", strings.Join(labels, " "))
+	}
+	d.last = reply
 	return nil
 }
 

@@ -123,6 +123,44 @@ func (e *guild) say(m discordtest.Member, content string) []*discordgo.Message {
 // ext runs /ext sub as m and returns skybot's (final) answer.
 func (e *guild) ext(m discordtest.Member, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (string, discordtest.Response) {
 	e.t.Helper()
+	msg, resp := e.extMsg(m, sub, opts)
+	return msg.Content, resp
+}
+
+// click presses the button of msg whose label starts with label, as m, and
+// returns what the message reads afterwards (or skybot's refusal).
+func (e *guild) click(m discordtest.Member, msg *discordgo.Message, label string) (string, discordtest.Response) {
+	e.t.Helper()
+	id, _ := findButton(msg, label)
+	if id == "" {
+		e.t.Fatalf("no %q button on %q", label, msg.Content)
+	}
+	it, err := e.srv.ClickButton(msg.ChannelID, msg.ID, m.UserID, id)
+	if err != nil {
+		e.t.Fatalf("click %s: %v", label, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := it.WaitResponse(ctx)
+	if err != nil || resp.Message == nil {
+		e.t.Fatalf("click %s: no answer: %v", label, err)
+	}
+	return resp.Message.Content, resp
+}
+
+// install runs /ext install with src as the admin and accepts the scopes.
+func (e *guild) install(src []byte) string {
+	e.t.Helper()
+	card, _ := e.extMsg(e.admin, "install", file("hello.skyext", src))
+	if !strings.Contains(card.Content, "Nothing runs until you accept") {
+		e.t.Fatalf("install answer is not a consent card: %q", card.Content)
+	}
+	answer, _ := e.click(e.admin, card, "Install")
+	return answer
+}
+
+func (e *guild) extMsg(m discordtest.Member, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (*discordgo.Message, discordtest.Response) {
+	e.t.Helper()
 	it, err := e.srv.RunSlash(discordtest.SlashInput{
 		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "ext",
 		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
@@ -136,7 +174,7 @@ func (e *guild) ext(m discordtest.Member, sub string, opts []*discordgo.Applicat
 	if err != nil {
 		e.t.Fatalf("/ext %s: no answer: %v", sub, err)
 	}
-	return msg.Content, it.Response()
+	return msg, it.Response()
 }
 
 func file(name string, data []byte) []*discordgo.ApplicationCommandInteractionDataOption {
@@ -164,9 +202,20 @@ func TestInstallTalkUninstall(t *testing.T) {
 		t.Fatalf("refused install still answers: %v", got[0].Content)
 	}
 
-	answer, resp = e.ext(e.admin, "install", file("hello.skyext", hello))
-	if !strings.Contains(answer, "Installed **hello** 1.0.0") || !strings.Contains(answer, "messages_write") || !resp.Ephemeral {
-		t.Fatalf("install answer = %q (ephemeral %v)", answer, resp.Ephemeral)
+	card, resp := e.extMsg(e.admin, "install", file("hello.skyext", hello))
+	if !strings.Contains(card.Content, "`messages_write` — send messages") || !resp.Ephemeral {
+		t.Fatalf("consent card = %q (ephemeral %v)", card.Content, resp.Ephemeral)
+	}
+	if got := e.say(e.member, "!hello"); len(got) != 0 {
+		t.Fatal("the extension answered before the admin consented")
+	}
+	// Someone without the right cannot accept for the admin.
+	if answer, _ := e.click(e.member, card, "Install"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+		t.Fatalf("member's click answered %q", answer)
+	}
+	answer, _ = e.click(e.admin, card, "Install")
+	if !strings.Contains(answer, "Installed **hello** 1.0.0") || !strings.Contains(answer, "messages_write") {
+		t.Fatalf("after consent the card reads %q", answer)
 	}
 	in, err := e.app.store.InstallByName(context.Background(), store.GuildID(e.g.ID), "hello")
 	if err != nil {
@@ -212,8 +261,7 @@ func TestMissingScopeShowsInLogs(t *testing.T) {
 	t.Parallel()
 	e := newGuild(t, nil)
 	noScope := bytes.Replace(examples.Read("hello.skyext"), []byte("// @scopes       messages_write\n"), nil, 1)
-	answer, _ := e.ext(e.admin, "install", file("hello.skyext", noScope))
-	if !strings.Contains(answer, "asked for no scopes") {
+	if answer := e.install(noScope); !strings.Contains(answer, "Installed **hello** 1.0.0") {
 		t.Fatalf("install answer = %q", answer)
 	}
 	if replies := e.say(e.member, "!hello"); len(replies) != 0 {
@@ -274,4 +322,123 @@ func contents(ms []*discordgo.Message) []string {
 		out = append(out, m.Content)
 	}
 	return out
+}
+
+func helloVersion(version, scopes, greeting string) []byte {
+	src := string(examples.Read("hello.skyext"))
+	src = strings.Replace(src, "@version      1.0.0", "@version      "+version, 1)
+	src = strings.Replace(src, "@scopes       messages_write", "@scopes       "+scopes, 1)
+	return []byte(strings.Replace(src, "`Hello, ", "`"+greeting+", ", 1))
+}
+
+func TestUpdateRollbackEnableDisable(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	ctx := context.Background()
+	e.install(helloVersion("1.0.0", "messages_write", "Hello"))
+	in, err := e.app.store.InstallByName(ctx, store.GuildID(e.g.ID), "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.store.StorageSet(ctx, store.GuildID(e.g.ID), in.ExtensionID, "greeted", "7", 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// An update with the same scopes applies at once.
+	update := func(src []byte) (*discordgo.Message, string) {
+		msg, _ := e.extMsg(e.admin, "update", append(nameOpt("hello"), file("hello.skyext", src)...))
+		return msg, msg.Content
+	}
+	if _, answer := update(helloVersion("1.1.0", "messages_write", "Hi")); answer != "Updated **hello** 1.0.0 → 1.1.0." {
+		t.Fatalf("update answer = %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 || r[0].Content != "Hi, max! 👋" {
+		t.Fatalf("after update: %v", contents(r))
+	}
+
+	// An update that adds a scope waits for re-consent; 1.1.0 keeps running.
+	card, answer := update(helloVersion("2.0.0", "messages_write, storage", "Hey"))
+	if !strings.Contains(answer, "new scopes") || !strings.Contains(answer, "`storage`") {
+		t.Fatalf("update adding a scope = %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 || r[0].Content != "Hi, max! 👋" {
+		t.Fatalf("the update ran before consent: %v", contents(r))
+	}
+	if answer, _ := e.click(e.admin, card, "Update"); answer != "Updated **hello** 1.1.0 → 2.0.0." {
+		t.Fatalf("after consent: %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 || r[0].Content != "Hey, max! 👋" {
+		t.Fatalf("after consented update: %v", contents(r))
+	}
+
+	// Rollback to a chosen version: its data stays.
+	answer, _ = e.ext(e.admin, "rollback", append(nameOpt("hello"), &discordgo.ApplicationCommandInteractionDataOption{
+		Name: "version", Type: discordgo.ApplicationCommandOptionString, Value: "1.0.0"}))
+	if !strings.Contains(answer, "Rolled **hello** back 2.0.0 → 1.0.0") || !strings.Contains(answer, "No longer granted: `storage`") {
+		t.Fatalf("rollback answer = %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 || r[0].Content != "Hello, max! 👋" {
+		t.Fatalf("after rollback: %v", contents(r))
+	}
+	if v, ok, err := e.app.store.StorageGet(ctx, store.GuildID(e.g.ID), in.ExtensionID, "greeted"); !ok || v != "7" || err != nil {
+		t.Fatalf("storage after rollback = %q %v %v", v, ok, err)
+	}
+
+	// Disable stops it without removing it; enable brings it back.
+	if answer, _ := e.ext(e.admin, "disable", nameOpt("hello")); !strings.HasPrefix(answer, "Disabled **hello** 1.0.0") {
+		t.Fatalf("disable = %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 0 {
+		t.Fatalf("a disabled extension answered %v", contents(r))
+	}
+	if answer, _ := e.ext(e.admin, "enable", nameOpt("hello")); answer != "Enabled **hello** 1.0.0." {
+		t.Fatalf("enable = %q", answer)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 {
+		t.Fatalf("after enable: %v", contents(r))
+	}
+	info, _ := e.ext(e.admin, "info", nameOpt("hello"))
+	for _, want := range []string{"**hello** 1.0.0 — enabled", "versions here: 2.0.0, 1.1.0, 1.0.0", "install by", "update by", "rollback by", "disable by", "enable by"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("/ext info lacks %q:\n%s", want, info)
+		}
+	}
+}
+
+func TestCancelAutocompleteAndRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	hello := examples.Read("hello.skyext")
+	card, _ := e.extMsg(e.admin, "install", file("hello.skyext", hello))
+	answer, resp := e.click(e.admin, card, "Cancel")
+	if answer != "Cancelled; nothing was changed." || len(resp.Message.Components) != 0 {
+		t.Fatalf("cancel = %q with %d component rows left", answer, len(resp.Message.Components))
+	}
+	if ins, _ := e.app.store.Installs(context.Background(), store.GuildID(e.g.ID)); len(ins) != 0 {
+		t.Fatalf("a cancelled install left %d installs", len(ins))
+	}
+
+	e.install(hello) // attempt 2 of 5 this minute
+	it, err := e.srv.Autocomplete(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.admin.UserID, Name: "ext",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "info", Type: discordgo.ApplicationCommandOptionSubCommand,
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: "he", Focused: true}}}}}, "name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err = it.WaitResponse(ctx)
+	if err != nil || len(resp.Choices) != 1 || resp.Choices[0].Value != "hello" {
+		t.Fatalf("autocomplete = %+v, %v", resp.Choices, err)
+	}
+
+	// Three more attempts fit in the minute; the sixth is refused.
+	for i := 0; i < 3; i++ {
+		if answer, _ := e.ext(e.admin, "install", file("hello.skyext", hello)); !strings.HasPrefix(answer, "E_ALREADY_EXISTS:") {
+			t.Fatalf("attempt %d = %q", i+3, answer)
+		}
+	}
+	if answer, _ := e.ext(e.admin, "install", file("hello.skyext", hello)); !strings.HasPrefix(answer, "E_RATE_LIMIT:") || !strings.Contains(answer, "try again in") {
+		t.Fatalf("sixth attempt = %q", answer)
+	}
 }

@@ -1,0 +1,260 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+var errNeedManage = skyerr.New(skyerr.Forbidden, "You need the Manage Server permission to manage extensions.")
+
+// canManage reports whether the member behind i may manage extensions.
+func canManage(i *discordgo.InteractionCreate) bool {
+	return i.Member != nil && i.Member.Permissions&(manageServer|discordgo.PermissionAdministrator) != 0
+}
+
+// Buttons of a consent card carry the plan id: skybot:plan:apply:<id>.
+const (
+	applyPrefix  = "skybot:plan:apply:"
+	cancelPrefix = "skybot:plan:cancel:"
+)
+
+// consentText is the card an admin reads before accepting a plan: what
+// changes, and each scope it grants in plain words with its risk.
+func consentText(p *extensions.Plan) string {
+	var b strings.Builder
+	b.WriteString(p.Describe() + "\n")
+	if p.Kind == extensions.PlanInstall {
+		if len(p.Manifest.Scopes) == 0 {
+			b.WriteString("It asks for no scopes: it may run, but it cannot act on this server.\n")
+		} else {
+			b.WriteString("It asks to:\n")
+			writeScopes(&b, p.Scopes())
+		}
+	} else {
+		if len(p.AddedScopes) > 0 {
+			b.WriteString("It asks for new scopes:\n")
+			writeScopes(&b, describe(p.AddedScopes))
+		}
+		if len(p.RemovedScopes) > 0 {
+			fmt.Fprintf(&b, "It no longer needs: %s.\n", codeList(p.RemovedScopes))
+		}
+	}
+	if p.NeedsConsent() {
+		fmt.Fprintf(&b, "Nothing runs until you accept (this request expires <t:%d:R>).", p.Expires.Unix())
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func writeScopes(b *strings.Builder, scopes []sandbox.Scope) {
+	for _, sc := range scopes {
+		fmt.Fprintf(b, "• `%s` — %s", sc.Name, sc.Describe)
+		if sc.Risk != "" {
+			fmt.Fprintf(b, " ⚠️ %s", sc.Risk)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func describe(names []string) []sandbox.Scope {
+	var out []sandbox.Scope
+	for _, n := range names {
+		if sc, ok := sandbox.LookupScope(n); ok {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+func codeList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = "`" + n + "`"
+	}
+	return strings.Join(quoted, ", ")
+}
+
+func consentButtons(p *extensions.Plan) []discordgo.MessageComponent {
+	label := map[extensions.PlanKind]string{
+		extensions.PlanInstall: "Install", extensions.PlanUpdate: "Update", extensions.PlanRollback: "Roll back",
+	}[p.Kind]
+	if len(p.Manifest.Scopes) > 0 && p.NeedsConsent() {
+		label += " and grant these scopes"
+	}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: label, Style: discordgo.SuccessButton, CustomID: applyPrefix + p.ID},
+		discordgo.Button{Label: "Cancel", Style: discordgo.SecondaryButton, CustomID: cancelPrefix + p.ID},
+	}}}
+}
+
+// appliedText tells the admin what a plan did.
+func appliedText(p *extensions.Plan) string {
+	man := p.Manifest
+	switch p.Kind {
+	case extensions.PlanInstall:
+		s := fmt.Sprintf("Installed **%s** %s — %s.", man.Name, man.Version, extensions.DescribeTrigger(man))
+		if len(man.Scopes) > 0 {
+			s += " Granted: " + codeList(man.Scopes) + "."
+		}
+		return s
+	case extensions.PlanUpdate:
+		return fmt.Sprintf("Updated **%s** %s → %s.", man.Name, p.From, man.Version)
+	}
+	return fmt.Sprintf("Rolled **%s** back %s → %s; its stored data is unchanged.", man.Name, p.From, man.Version)
+}
+
+// handleButton answers a click on a consent card: only someone who may
+// manage extensions can accept or cancel, and the card updates in place.
+func (x *Ext) handleButton(r *responder, i *discordgo.InteractionCreate) bool {
+	id := i.MessageComponentData().CustomID
+	var apply bool
+	var planID string
+	switch {
+	case strings.HasPrefix(id, applyPrefix):
+		apply, planID = true, strings.TrimPrefix(id, applyPrefix)
+	case strings.HasPrefix(id, cancelPrefix):
+		planID = strings.TrimPrefix(id, cancelPrefix)
+	default:
+		return false
+	}
+	if !canManage(i) {
+		r.say(skyerr.UserText(errNeedManage))
+		return true
+	}
+	if !apply {
+		x.manager.Discard(planID)
+		r.update("Cancelled; nothing was changed.")
+		return true
+	}
+	actor := store.UserID(i.Member.User.ID)
+	p, err := x.manager.Apply(r.ctx, store.GuildID(i.GuildID), actor, planID)
+	if err != nil {
+		x.log.Info("apply refused", "guild_id", i.GuildID, "plan", planID, "err", err)
+		r.update(skyerr.UserText(err))
+		return true
+	}
+	r.update(appliedText(p))
+	return true
+}
+
+// update prepares an update from an attached file; it applies at once
+// unless it asks for new scopes.
+func (x *Ext) update(r *responder, guild store.GuildID, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	att := attachmentOption(data, sub, "file")
+	if att == nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the newer .skyext file.")))
+		return
+	}
+	name := stringOption(sub, "name")
+	x.plan(r, func() (*extensions.Plan, error) {
+		return x.manager.PlanUpdate(r.ctx, guild, actor, name,
+			extensions.Upload{Filename: att.Filename, Size: int64(att.Size)},
+			func(ctx context.Context, limit int64) ([]byte, error) { return x.download(ctx, att.URL, limit) })
+	})
+}
+
+// plan defers, makes a plan, then either shows the consent card or, when
+// no new scope is involved, applies it and says what changed.
+func (x *Ext) plan(r *responder, make func() (*extensions.Plan, error)) {
+	if !r.defer_() {
+		return
+	}
+	p, err := make()
+	if err != nil {
+		r.edit(skyerr.UserText(err), nil)
+		return
+	}
+	if p.NeedsConsent() {
+		r.edit(consentText(p), consentButtons(p))
+		return
+	}
+	applied, err := x.manager.Apply(r.ctx, p.Guild, p.Actor, p.ID)
+	if err != nil {
+		r.edit(skyerr.UserText(err), nil)
+		return
+	}
+	text := appliedText(applied)
+	if len(applied.RemovedScopes) > 0 {
+		text += " No longer granted: " + codeList(applied.RemovedScopes) + "."
+	}
+	r.edit(text, nil)
+}
+
+func (x *Ext) setEnabled(r *responder, guild store.GuildID, actor store.UserID, name string, enabled bool) {
+	in, err := x.manager.SetEnabled(r.ctx, guild, actor, name, enabled)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if enabled {
+		r.say(fmt.Sprintf("Enabled **%s** %s.", in.Name, in.Version))
+		return
+	}
+	r.say(fmt.Sprintf("Disabled **%s** %s: it receives no events until you enable it; its data is kept.", in.Name, in.Version))
+}
+
+func (x *Ext) info(r *responder, guild store.GuildID, name string) {
+	info, err := x.manager.Info(r.ctx, guild, name)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	in, man := info.Install, info.Manifest
+	var b strings.Builder
+	state := "enabled"
+	if !in.Enabled {
+		state = "disabled"
+	}
+	fmt.Fprintf(&b, "**%s** %s — %s\n", man.Name, man.Version, state)
+	if man.Description != "" {
+		b.WriteString(man.Description + "\n")
+	}
+	fmt.Fprintf(&b, "Trigger: %s\n", extensions.DescribeTrigger(man))
+	if len(in.GrantedScopes) > 0 {
+		fmt.Fprintf(&b, "Granted: %s\n", codeList(in.GrantedScopes))
+	} else {
+		b.WriteString("Granted: no scopes\n")
+	}
+	fmt.Fprintf(&b, "Installed by <@%s> <t:%d:R>; versions here: %s\n", in.InstalledBy, in.InstalledAt.Unix(), strings.Join(info.Versions, ", "))
+	b.WriteString("History:\n")
+	for _, h := range info.History {
+		fmt.Fprintf(&b, "• <t:%d:f> %s by <@%s>\n", h.At.Unix(), h.Action, h.ActorID)
+	}
+	r.say(strings.TrimRight(b.String(), "\n"))
+}
+
+// autocomplete offers the installed extensions whose name starts with what
+// the admin typed (at most 25, Discord's limit).
+func (x *Ext) autocomplete(r *responder, i *discordgo.InteractionCreate) {
+	typed := ""
+	for _, o := range i.ApplicationCommandData().Options {
+		for _, opt := range o.Options {
+			if opt.Focused {
+				typed = strings.ToLower(opt.StringValue())
+			}
+		}
+	}
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	if canManage(i) {
+		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		defer cancel()
+		ins, err := x.manager.List(ctx, store.GuildID(i.GuildID))
+		if err != nil {
+			x.log.Warn("autocomplete", "guild_id", i.GuildID, "err", err)
+		}
+		for _, in := range ins {
+			if strings.HasPrefix(in.Name, typed) && len(choices) < 25 {
+				choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: in.Name + " " + in.Version, Value: in.Name})
+			}
+		}
+	}
+	r.choices(choices)
+}

@@ -1,0 +1,483 @@
+package extensions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// PlanKind is what a plan will do when applied.
+type PlanKind string
+
+const (
+	PlanInstall  PlanKind = "install"
+	PlanUpdate   PlanKind = "update"
+	PlanRollback PlanKind = "rollback"
+)
+
+// Plan is a validated, compiled change waiting to be applied: an install
+// always waits for the admin's consent to its scopes; an update or a
+// rollback waits only when it needs scopes not granted yet. Nothing is
+// written before Apply.
+type Plan struct {
+	ID       string
+	Kind     PlanKind
+	Guild    store.GuildID
+	Actor    store.UserID // who asked
+	Manifest Manifest
+	// From is the installed version an update or rollback replaces.
+	From          string
+	AddedScopes   []string // asked for and not granted now
+	RemovedScopes []string // granted now and no longer asked for
+	Expires       time.Time
+
+	code    string
+	program *sandbox.Program
+	target  *store.Version // rollback: the stored version to go back to
+}
+
+// NeedsConsent reports whether applying needs the admin to accept scopes.
+func (p *Plan) NeedsConsent() bool { return p.Kind == PlanInstall || len(p.AddedScopes) > 0 }
+
+// Scopes describes the scopes the plan grants, for the consent screen.
+func (p *Plan) Scopes() []sandbox.Scope { return describeScopes(p.Manifest.Scopes) }
+
+// planTTL is how long a plan waits for consent: an interaction token lives
+// 15 minutes, after which the buttons could not be answered anyway.
+const planTTL = 15 * time.Minute
+
+// Install attempts per guild per window (issue: 5 a minute).
+const (
+	installAttempts = 5
+	installWindow   = time.Minute
+)
+
+// plans holds the plans waiting for consent, in memory: after a restart the
+// admin asks again, and nothing was written in the meantime.
+type plans struct {
+	mu sync.Mutex
+	m  map[string]*Plan
+}
+
+func (ps *plans) put(p *Plan) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]*Plan{}
+	}
+	for id, old := range ps.m { // drop expired plans as new ones arrive
+		if time.Now().After(old.Expires) {
+			delete(ps.m, id)
+		}
+	}
+	ps.m[p.ID] = p
+}
+
+// take removes and returns the plan; a plan is applied at most once.
+func (ps *plans) take(id string) (*Plan, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p, ok := ps.m[id]
+	delete(ps.m, id)
+	return p, ok
+}
+
+func newPlanID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// rateLimiter counts install attempts per guild in a sliding window.
+type rateLimiter struct {
+	mu       sync.Mutex
+	attempts map[store.GuildID][]time.Time
+}
+
+// allow records an attempt at now, or says when the next one may be made.
+func (r *rateLimiter) allow(guild store.GuildID, now time.Time) (bool, time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.attempts == nil {
+		r.attempts = map[store.GuildID][]time.Time{}
+	}
+	recent := r.attempts[guild][:0]
+	for _, t := range r.attempts[guild] {
+		if now.Sub(t) < installWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= installAttempts {
+		r.attempts[guild] = recent
+		return false, recent[0].Add(installWindow)
+	}
+	r.attempts[guild] = append(recent, now)
+	return true, time.Time{}
+}
+
+func (m *Manager) now() time.Time {
+	if m.opts.Now != nil {
+		return m.opts.Now()
+	}
+	return time.Now()
+}
+
+// checkRate counts one install or update attempt for guild.
+func (m *Manager) checkRate(guild store.GuildID) error {
+	ok, next := m.rate.allow(guild, m.now())
+	if !ok {
+		wait := next.Sub(m.now()).Round(time.Second)
+		return skyerr.New(skyerr.RateLimit, "This server made %d install attempts in the last minute; try again in %s.", installAttempts, wait)
+	}
+	return nil
+}
+
+// PlanInstall validates and compiles an attached .skyext for guild and
+// returns the plan the admin must consent to. Nothing is written.
+func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor store.UserID, up Upload, fetch Fetch) (*Plan, error) {
+	if m.opts.RefuseUploads {
+		return nil, skyerr.New(skyerr.Forbidden, "This skybot's operator does not allow installing attached files; install from the gallery instead.")
+	}
+	if err := m.checkRate(guild); err != nil {
+		return nil, err
+	}
+	man, code, prog, err := m.readAndCompile(ctx, up, fetch)
+	if err != nil {
+		return nil, err
+	}
+	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
+		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", man.Name, in.Version)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
+	}
+	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
+		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: code, program: prog}
+	m.plans.put(p)
+	return p, nil
+}
+
+// PlanUpdate validates an attached newer version of an installed
+// extension and works out what changes. The caller applies it at once
+// unless it NeedsConsent.
+func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor store.UserID, name string, up Upload, fetch Fetch) (*Plan, error) {
+	if m.opts.RefuseUploads {
+		return nil, skyerr.New(skyerr.Forbidden, "This skybot's operator does not allow installing attached files; install from the gallery instead.")
+	}
+	if err := m.checkRate(guild); err != nil {
+		return nil, err
+	}
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return nil, err
+	}
+	man, code, prog, err := m.readAndCompile(ctx, up, fetch)
+	if err != nil {
+		return nil, err
+	}
+	if man.Name != name {
+		return nil, skyerr.New(skyerr.InvalidPackage, "The attached file is %s, not %s.", man.Name, name)
+	}
+	next, cur := semver.MustParse(man.Version), semver.MustParse(in.Version)
+	if !next.GreaterThan(cur) {
+		return nil, skyerr.New(skyerr.InvalidState, "%s %s is not newer than the installed %s; use /ext rollback to go back.", name, man.Version, in.Version)
+	}
+	p := m.newChangePlan(PlanUpdate, in, actor, man)
+	p.code, p.program = code, prog
+	m.plans.put(p)
+	return p, nil
+}
+
+// PlanRollback prepares going back to version (or, when empty, to the
+// version the install had before its current one). Storage is untouched.
+func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor store.UserID, name, version string) (*Plan, error) {
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return nil, err
+	}
+	var target store.Version
+	if version == "" {
+		target, err = m.previousVersion(ctx, in)
+	} else {
+		if _, perr := semver.StrictNewVersion(version); perr != nil {
+			return nil, skyerr.New(skyerr.InvalidID, "%q is not a version (e.g. 1.0.0).", version)
+		}
+		target, err = m.store.FindVersion(ctx, in.ExtensionID, version)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, skyerr.New(skyerr.InvalidID, "%s has no version %s here.", name, version)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if target.ID == in.VersionID {
+		return nil, skyerr.New(skyerr.InvalidState, "%s is already at %s.", name, target.Version)
+	}
+	var man Manifest
+	if err := json.Unmarshal(target.Manifest, &man); err != nil {
+		return nil, skyerr.Wrap(err, skyerr.UpdateFailed, "The stored manifest of %s@%s cannot be read.", name, target.Version)
+	}
+	prog, err := m.program(target, man) // the health check: sha256 and compile
+	if err != nil {
+		return nil, err
+	}
+	p := m.newChangePlan(PlanRollback, in, actor, man)
+	p.program, p.target = prog, &target
+	m.plans.put(p)
+	return p, nil
+}
+
+// previousVersion is the version the install pointed at before its
+// current one, from the install history.
+func (m *Manager) previousVersion(ctx context.Context, in store.Install) (store.Version, error) {
+	hist, err := m.store.History(ctx, in.GuildID, in.ExtensionID)
+	if err != nil {
+		return store.Version{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not read the history of %s.", in.Name)
+	}
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
+		if h.ToVersionID == in.VersionID && h.FromVersionID != 0 {
+			v, err := m.store.Version(ctx, h.FromVersionID)
+			if err != nil {
+				return store.Version{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not read the previous version of %s.", in.Name)
+			}
+			return v, nil
+		}
+	}
+	return store.Version{}, skyerr.New(skyerr.InvalidState, "%s has no earlier version on this server to go back to.", in.Name)
+}
+
+func (m *Manager) newChangePlan(kind PlanKind, in store.Install, actor store.UserID, man Manifest) *Plan {
+	added, removed := scopeDiff(in.GrantedScopes, man.Scopes)
+	return &Plan{ID: newPlanID(), Kind: kind, Guild: in.GuildID, Actor: actor, Manifest: man, From: in.Version,
+		AddedScopes: added, RemovedScopes: removed, Expires: m.now().Add(planTTL)}
+}
+
+// scopeDiff returns the scopes in want but not granted, and the reverse.
+func scopeDiff(granted, want []string) (added, removed []string) {
+	for _, s := range want {
+		if !slices.Contains(granted, s) {
+			added = append(added, s)
+		}
+	}
+	for _, s := range granted {
+		if !slices.Contains(want, s) {
+			removed = append(removed, s)
+		}
+	}
+	return added, removed
+}
+
+// Discard drops a plan (the admin pressed Cancel).
+func (m *Manager) Discard(id string) { m.plans.take(id) }
+
+// Apply carries out a plan for actor, in guild (a plan is only valid in
+// the guild it was made for). The change is one SQLite transaction; the
+// old isolate is stopped only after the swap, so a failure leaves the
+// guild exactly as it was.
+func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.UserID, id string) (*Plan, error) {
+	p, ok := m.plans.take(id)
+	if !ok || p.Guild != guild {
+		return nil, skyerr.New(skyerr.InvalidState, "This request is no longer pending (it was used, cancelled, or skybot restarted); run the command again.")
+	}
+	if m.now().After(p.Expires) {
+		return nil, skyerr.New(skyerr.InvalidState, "This request expired after %s; run the command again.", planTTL)
+	}
+	name := p.Manifest.Name
+	unlock := m.locks.lock(string(guild) + "/" + name)
+	defer unlock()
+
+	var (
+		ver store.Version
+		err error
+	)
+	switch p.Kind {
+	case PlanInstall:
+		ver, err = m.applyInstall(ctx, p, actor)
+	case PlanUpdate:
+		ver, err = m.applyUpdate(ctx, p, actor)
+	case PlanRollback:
+		ver, err = m.applyRollback(ctx, p, actor)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.keepProgram(ver.ID, p.program)
+	m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name}) // the old version stops here
+	m.invalidate(guild)
+	m.log.Info("extension "+string(p.Kind)+" applied", "guild_id", guild, "ext", name, "version", p.Manifest.Version, "from", p.From, "actor", actor)
+	return p, nil
+}
+
+func (m *Manager) applyInstall(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	man := p.Manifest
+	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
+		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
+	}
+	if _, err := m.store.EnsureGuild(ctx, p.Guild, m.opts.DefaultPrefix); err != nil {
+		return store.Version{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
+	}
+	nv, err := m.newLocalVersion(p, actor)
+	if err != nil {
+		return store.Version{}, err
+	}
+	// The version and the install are one transaction: a refusal leaves
+	// no version row behind.
+	ver, err := m.store.SaveAndInstall(ctx, nv,
+		store.Install{GuildID: p.Guild, Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
+	return ver, versionError(err, man, skyerr.InstallFailed)
+}
+
+func (m *Manager) applyUpdate(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	in, err := m.installed(ctx, p.Guild, p.Manifest.Name)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if in.Version != p.From {
+		return store.Version{}, skyerr.New(skyerr.InvalidState, "%s changed to %s since this update was prepared; run /ext update again.", in.Name, in.Version)
+	}
+	nv, err := m.newLocalVersion(p, actor)
+	if err != nil {
+		return store.Version{}, err
+	}
+	ver, err := m.store.SaveAndSwap(ctx, nv, p.Guild, p.Manifest.Scopes, actor)
+	return ver, versionError(err, p.Manifest, skyerr.UpdateFailed)
+}
+
+func (m *Manager) applyRollback(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	in, err := m.installed(ctx, p.Guild, p.Manifest.Name)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if in.Version != p.From {
+		return store.Version{}, skyerr.New(skyerr.InvalidState, "%s changed to %s since this rollback was prepared; run /ext rollback again.", in.Name, in.Version)
+	}
+	err = m.store.SetInstallVersion(ctx, p.Guild, in.ExtensionID, p.target.ID, p.Manifest.Scopes, store.ActionRollback, actor)
+	if err != nil {
+		return store.Version{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not roll %s back to %s.", in.Name, p.Manifest.Version)
+	}
+	return *p.target, nil
+}
+
+// newLocalVersion is the version row of an upload: the extension belongs
+// to the guild (any of its admins may update it); the uploader is kept.
+func (m *Manager) newLocalVersion(p *Plan, actor store.UserID) (store.NewVersion, error) {
+	manifest, err := json.Marshal(p.Manifest)
+	if err != nil {
+		return store.NewVersion{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not encode the manifest of %s.", p.Manifest.Name)
+	}
+	return store.NewVersion{
+		Name: p.Manifest.Name, LocalGuild: string(p.Guild), Owner: store.UserID("guild:" + string(p.Guild)),
+		SubmittedBy: actor, Version: p.Manifest.Version, Manifest: manifest, Code: p.code,
+	}, nil
+}
+
+func versionError(err error, man Manifest, code skyerr.Code) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrOwner):
+		return skyerr.New(skyerr.Forbidden, "The name %s belongs to another author.", man.Name)
+	case errors.Is(err, store.ErrExists):
+		return skyerr.New(skyerr.AlreadyExists,
+			"%s@%s was uploaded before with different code; versions never change, so raise @version.", man.Name, man.Version)
+	case errors.Is(err, store.ErrNotFound):
+		return skyerr.New(skyerr.NotFound, "%s is not installed on this server.", man.Name)
+	}
+	return skyerr.Wrap(err, code, "Could not store %s@%s.", man.Name, man.Version)
+}
+
+// installed returns the guild's install of name or E_NOT_FOUND.
+func (m *Manager) installed(ctx context.Context, guild store.GuildID, name string) (store.Install, error) {
+	in, err := m.store.InstallByName(ctx, guild, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Install{}, skyerr.New(skyerr.NotFound, "%s is not installed on this server.", name)
+	}
+	if err != nil {
+		return store.Install{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the install of %s.", name)
+	}
+	return in, nil
+}
+
+// SetEnabled enables or disables an install; a disabled extension keeps its
+// data and version but receives no events.
+func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor store.UserID, name string, enabled bool) (store.Install, error) {
+	unlock := m.locks.lock(string(guild) + "/" + name)
+	defer unlock()
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return store.Install{}, err
+	}
+	if in.Enabled == enabled {
+		state := map[bool]string{true: "enabled", false: "disabled"}[enabled]
+		return store.Install{}, skyerr.New(skyerr.InvalidState, "%s is already %s.", name, state)
+	}
+	if err := m.store.SetInstallEnabled(ctx, guild, in.ExtensionID, enabled, actor); err != nil {
+		return store.Install{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not change %s.", name)
+	}
+	if !enabled {
+		m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name})
+	}
+	m.invalidate(guild)
+	in.Enabled = enabled
+	return in, nil
+}
+
+// Info is what /ext info shows.
+type Info struct {
+	Install  store.Install
+	Manifest Manifest
+	History  []store.HistoryEntry
+	Versions []string // every version of it known here, newest first
+}
+
+// Info describes an installed extension.
+func (m *Manager) Info(ctx context.Context, guild store.GuildID, name string) (Info, error) {
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return Info{}, err
+	}
+	ver, err := m.store.Version(ctx, in.VersionID)
+	if err != nil {
+		return Info{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read %s.", name)
+	}
+	var info Info
+	info.Install = in
+	if err := json.Unmarshal(ver.Manifest, &info.Manifest); err != nil {
+		return Info{}, skyerr.Wrap(err, skyerr.Unknown, "The stored manifest of %s cannot be read.", name)
+	}
+	if info.History, err = m.store.History(ctx, guild, in.ExtensionID); err != nil {
+		return Info{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the history of %s.", name)
+	}
+	vers, err := m.store.Versions(ctx, in.ExtensionID)
+	if err != nil {
+		return Info{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the versions of %s.", name)
+	}
+	for _, v := range vers {
+		info.Versions = append(info.Versions, v.Version)
+	}
+	return info, nil
+}
+
+// Describe renders a plan's changes in a sentence or two, for the admin.
+func (p *Plan) Describe() string {
+	switch p.Kind {
+	case PlanInstall:
+		return fmt.Sprintf("Install **%s** %s — %s.", p.Manifest.Name, p.Manifest.Version, DescribeTrigger(p.Manifest))
+	case PlanUpdate:
+		return fmt.Sprintf("Update **%s** %s → %s.", p.Manifest.Name, p.From, p.Manifest.Version)
+	default:
+		return fmt.Sprintf("Roll **%s** back %s → %s (its stored data stays).", p.Manifest.Name, p.From, p.Manifest.Version)
+	}
+}

@@ -1,0 +1,220 @@
+package extensions
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/store"
+)
+
+// helloV returns the hello extension at version with the given scopes and
+// greeting, so tests can tell versions apart by what they answer.
+func helloV(version, scopes, greeting string) string {
+	src := strings.Replace(helloExt, "1.0.0", version, 1)
+	src = strings.Replace(src, "// @scopes       messages_write", "// @scopes       "+scopes, 1)
+	return strings.Replace(src, "'Hello, '", "'"+greeting+", '", 1)
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (f *fixture) plan(t *testing.T, kind PlanKind, guild, src string) (*Plan, error) {
+	t.Helper()
+	up := Upload{Filename: "hello.skyext", Size: int64(len(src))}
+	if kind == PlanUpdate {
+		return f.m.PlanUpdate(context.Background(), store.GuildID(guild), "admin", "hello", up, bytesFetch(src))
+	}
+	return f.m.PlanInstall(context.Background(), store.GuildID(guild), "admin", up, bytesFetch(src))
+}
+
+func (f *fixture) apply(t *testing.T, guild string, p *Plan) {
+	t.Helper()
+	if _, err := f.m.Apply(context.Background(), store.GuildID(guild), "admin", p.ID); err != nil {
+		t.Fatalf("apply %s: %v", p.Kind, err)
+	}
+}
+
+func (f *fixture) lastReply(t *testing.T) string {
+	t.Helper()
+	all := f.acts.all()
+	if len(all) == 0 {
+		t.Fatal("no reply")
+	}
+	return all[len(all)-1]
+}
+
+func TestInstallWaitsForConsent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	p, err := f.plan(t, PlanInstall, "g1", helloExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.NeedsConsent() || len(p.Scopes()) != 1 || p.Scopes()[0].Name != "messages_write" {
+		t.Fatalf("plan = %+v", p)
+	}
+	f.say(t, "g1", "!hello")
+	if n := len(f.acts.all()); n != 0 {
+		t.Fatal("the extension ran before consent")
+	}
+	if ins, _ := f.m.List(context.Background(), "g1"); len(ins) != 0 {
+		t.Fatal("an install row exists before consent")
+	}
+	// A plan made for one guild cannot be applied in another.
+	if _, err := f.m.Apply(context.Background(), "g2", "admin", p.ID); !skyerr.Is(err, skyerr.InvalidState) {
+		t.Fatalf("apply in another guild: %v", err)
+	}
+	p, _ = f.plan(t, PlanInstall, "g1", helloExt)
+	f.apply(t, "g1", p)
+	f.say(t, "g1", "!hello")
+	if got := f.lastReply(t); !strings.HasSuffix(got, "Hello, ann!") {
+		t.Fatalf("reply = %q", got)
+	}
+	// A plan applies once: a second click finds nothing pending.
+	if _, err := f.m.Apply(context.Background(), "g1", "admin", p.ID); !skyerr.Is(err, skyerr.InvalidState) {
+		t.Fatalf("second apply: %v, want E_INVALID_STATE", err)
+	}
+}
+
+func TestPlanExpires(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	f := newFixture(t, Options{Now: c.Now})
+	p, err := f.plan(t, PlanInstall, "g1", helloExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(planTTL + time.Second)
+	if _, err := f.m.Apply(context.Background(), "g1", "admin", p.ID); !skyerr.Is(err, skyerr.InvalidState) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("apply after expiry: %v", err)
+	}
+}
+
+func TestInstallRateLimit(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	f := newFixture(t, Options{Now: c.Now})
+	for i := range installAttempts {
+		if _, err := f.plan(t, PlanInstall, "g1", helloExt); err != nil {
+			t.Fatalf("attempt %d: %v", i+1, err)
+		}
+		c.Advance(time.Second)
+	}
+	_, err := f.plan(t, PlanInstall, "g1", helloExt)
+	if !skyerr.Is(err, skyerr.RateLimit) || !strings.Contains(err.Error(), "try again in 55s") {
+		t.Fatalf("sixth attempt: %v, want E_RATE_LIMIT with the wait", err)
+	}
+	if _, err := f.plan(t, PlanInstall, "g2", helloExt); err != nil {
+		t.Fatalf("another guild is limited too: %v", err)
+	}
+	c.Advance(55 * time.Second)
+	if _, err := f.plan(t, PlanInstall, "g1", helloExt); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func TestUpdateAndRollback(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	p, _ := f.plan(t, PlanInstall, "g1", helloV("1.0.0", "messages_write", "Hello"))
+	f.apply(t, "g1", p)
+	if err := f.store.StorageSet(context.Background(), "g1", mustInstall(t, f, "g1").ExtensionID, "visits", "3", 0); err != nil {
+		t.Fatal(err)
+	}
+
+	// Same scopes: no consent needed.
+	up, err := f.plan(t, PlanUpdate, "g1", helloV("1.1.0", "messages_write", "Hi"))
+	if err != nil || up.NeedsConsent() || up.From != "1.0.0" {
+		t.Fatalf("update plan = %+v, %v", up, err)
+	}
+	f.apply(t, "g1", up)
+	f.say(t, "g1", "!hello")
+	if got := f.lastReply(t); !strings.HasSuffix(got, "hello@1.1.0 in c1: Hi, ann!") {
+		t.Fatalf("after update: %q", got)
+	}
+
+	// New scope: waits for consent, and until then 1.1.0 keeps running.
+	up2, err := f.plan(t, PlanUpdate, "g1", helloV("2.0.0", "messages_write, storage", "Hey"))
+	if err != nil || !up2.NeedsConsent() || strings.Join(up2.AddedScopes, ",") != "storage" {
+		t.Fatalf("update adding a scope = %+v, %v", up2, err)
+	}
+	f.say(t, "g1", "!hello")
+	if got := f.lastReply(t); !strings.Contains(got, "1.1.0") {
+		t.Fatalf("the update ran before consent: %q", got)
+	}
+
+	// Not newer: refused.
+	if _, err := f.plan(t, PlanUpdate, "g1", helloV("1.0.5", "messages_write", "Yo")); !skyerr.Is(err, skyerr.InvalidState) {
+		t.Fatalf("older update: %v", err)
+	}
+
+	// Rollback to the previous version keeps storage.
+	rb, err := f.m.PlanRollback(context.Background(), "g1", "admin", "hello", "")
+	if err != nil || rb.Manifest.Version != "1.0.0" || rb.NeedsConsent() {
+		t.Fatalf("rollback plan = %+v, %v", rb, err)
+	}
+	f.apply(t, "g1", rb)
+	f.say(t, "g1", "!hello")
+	if got := f.lastReply(t); !strings.HasSuffix(got, "hello@1.0.0 in c1: Hello, ann!") {
+		t.Fatalf("after rollback: %q", got)
+	}
+	if v, ok, err := f.store.StorageGet(context.Background(), "g1", mustInstall(t, f, "g1").ExtensionID, "visits"); !ok || v != "3" || err != nil {
+		t.Fatalf("storage after rollback = %q %v %v", v, ok, err)
+	}
+	if _, err := f.m.PlanRollback(context.Background(), "g1", "admin", "hello", "9.9.9"); !skyerr.Is(err, skyerr.InvalidID) {
+		t.Fatalf("rollback to an unknown version: %v", err)
+	}
+	if _, err := f.m.PlanRollback(context.Background(), "g1", "admin", "hello", "1.0.0"); !skyerr.Is(err, skyerr.InvalidState) {
+		t.Fatalf("rollback to the current version: %v", err)
+	}
+	info, err := f.m.Info(context.Background(), "g1", "hello")
+	if err != nil || len(info.History) != 3 || strings.Join(info.Versions, ",") != "1.1.0,1.0.0" {
+		t.Fatalf("info = %+v, %v", info, err)
+	}
+}
+
+func TestDisableStopsRunsAndEnableResumes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	p, _ := f.plan(t, PlanInstall, "g1", helloExt)
+	f.apply(t, "g1", p)
+	if _, err := f.m.SetEnabled(context.Background(), "g1", "admin", "hello", false); err != nil {
+		t.Fatal(err)
+	}
+	f.say(t, "g1", "!hello")
+	if n := len(f.acts.all()); n != 0 {
+		t.Fatal("a disabled extension ran")
+	}
+	if _, err := f.m.SetEnabled(context.Background(), "g1", "admin", "hello", false); !skyerr.Is(err, skyerr.InvalidState) {
+		t.Fatalf("disabling twice: %v", err)
+	}
+	if _, err := f.m.SetEnabled(context.Background(), "g1", "admin", "hello", true); err != nil {
+		t.Fatal(err)
+	}
+	f.say(t, "g1", "!hello")
+	if n := len(f.acts.all()); n != 1 {
+		t.Fatalf("replies after enable = %d, want 1", n)
+	}
+}
+
+func mustInstall(t *testing.T, f *fixture, guild string) store.Install {
+	t.Helper()
+	in, err := f.store.InstallByName(context.Background(), store.GuildID(guild), "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}

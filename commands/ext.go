@@ -63,6 +63,9 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 			sub("list", "List the extensions installed on this server"),
 			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
+			sub("logchannel", "Post extension installs, updates, failures and suspensions in a channel",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "channel",
+					Description: "The channel (leave out to stop posting)", ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}}),
 		},
 	}}
 }
@@ -134,6 +137,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.uninstall(r, guild, actor, sub)
 	case "logs":
 		x.logs(r, guild, sub)
+	case "logchannel":
+		x.logChannel(r, guild, sub)
 	default:
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/ext %s is not a subcommand.", sub.Name)))
 	}

@@ -258,3 +258,21 @@ func (x *Ext) autocomplete(r *responder, i *discordgo.InteractionCreate) {
 	}
 	r.choices(choices)
 }
+
+func (x *Ext) logChannel(r *responder, guild store.GuildID, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	channel := ""
+	for _, o := range sub.Options {
+		if o.Name == "channel" && o.Type == discordgo.ApplicationCommandOptionChannel {
+			channel, _ = o.Value.(string)
+		}
+	}
+	if err := x.manager.SetLogChannel(r.ctx, guild, channel); err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if channel == "" {
+		r.say("Extension events are no longer posted in a channel.")
+		return
+	}
+	r.say(fmt.Sprintf("Extension installs, updates, failures and suspensions will be posted in <#%s>.", channel))
+}

@@ -190,6 +190,9 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, ev sandbox.Event
 		}
 	}
 	d.m.recordRun(ctx, in, res)
+	if res.Failure != nil {
+		d.m.noteFailure(ctx, in, res.Failure)
+	}
 	if d.observe != nil {
 		d.observe(Run{GuildID: origin.GuildID, Extension: in.Name, Version: in.Version, Trigger: ev.Kind, Result: res})
 	}

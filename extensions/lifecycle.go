@@ -316,7 +316,10 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	m.keepProgram(ver.ID, p.program)
 	m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name}) // the old version stops here
 	m.invalidate(guild)
+	m.fails.reset(string(guild) + "/" + name)
 	m.log.Info("extension "+string(p.Kind)+" applied", "guild_id", guild, "ext", name, "version", p.Manifest.Version, "from", p.From, "actor", actor)
+	kind := map[PlanKind]string{PlanInstall: EventInstalled, PlanUpdate: EventUpdated, PlanRollback: EventRolledBack}[p.Kind]
+	m.emit(LifecycleEvent{Kind: kind, Guild: guild, Extension: name, Version: p.Manifest.Version, From: p.From, Actor: actor})
 	return p, nil
 }
 
@@ -429,8 +432,11 @@ func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor sto
 	if !enabled {
 		m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name})
 	}
+	m.fails.reset(string(guild) + "/" + name)
 	m.invalidate(guild)
 	in.Enabled = enabled
+	kind := map[bool]string{true: EventEnabled, false: EventDisabled}[enabled]
+	m.emit(LifecycleEvent{Kind: kind, Guild: guild, Extension: name, Version: in.Version, Actor: actor})
 	return in, nil
 }
 
@@ -480,4 +486,16 @@ func (p *Plan) Describe() string {
 	default:
 		return fmt.Sprintf("Roll **%s** back %s → %s (its stored data stays).", p.Manifest.Name, p.From, p.Manifest.Version)
 	}
+}
+
+// SetLogChannel sets (or, with "", clears) the channel where the guild's
+// extension lifecycle events are posted.
+func (m *Manager) SetLogChannel(ctx context.Context, guild store.GuildID, channelID string) error {
+	if _, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix); err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not record this server.")
+	}
+	if err := m.store.SetGuildLogChannel(ctx, guild, channelID); err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not save the log channel.")
+	}
+	return nil
 }

@@ -218,3 +218,47 @@ func mustInstall(t *testing.T, f *fixture, guild string) store.Install {
 	}
 	return in
 }
+
+func TestRepeatedFailuresSuspend(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var events []string
+	f := newFixture(t, Options{SuspendAfter: 3, OnLifecycle: func(e LifecycleEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e.Kind+" "+e.Extension+"@"+e.Version)
+	}})
+	broken := strings.Replace(helloExt, "await message.reply(", "throw new Error('boom'); await message.reply(", 1)
+	if _, err := f.install(t, "g1", "hello.skyext", broken); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		f.say(t, "g1", "!hello")
+	}
+	in := mustInstall(t, f, "g1")
+	if in.Enabled {
+		t.Fatal("three failures in a row did not suspend the extension")
+	}
+	mu.Lock()
+	got := strings.Join(events, ", ")
+	mu.Unlock()
+	want := "installed hello@1.0.0, error hello@1.0.0, error hello@1.0.0, error hello@1.0.0, suspended hello@1.0.0"
+	if got != want {
+		t.Fatalf("events = %s\nwant     %s", got, want)
+	}
+	logs, _ := f.m.Logs(context.Background(), "g1", "hello", 1)
+	if len(logs) != 1 || !strings.Contains(logs[0].Message, "suspended by skybot") || !strings.Contains(logs[0].Message, "Error: boom") {
+		t.Fatalf("latest log line = %+v", logs)
+	}
+	hist, _ := f.store.History(context.Background(), "g1", in.ExtensionID)
+	if last := hist[len(hist)-1]; last.Action != store.ActionDisable || last.ActorID != "skybot" {
+		t.Fatalf("history does not record skybot's suspension: %+v", last)
+	}
+	// The admin can let it run again.
+	if _, err := f.m.SetEnabled(context.Background(), "g1", "admin", "hello", true); err != nil {
+		t.Fatal(err)
+	}
+	if !mustInstall(t, f, "g1").Enabled {
+		t.Fatal("enable after suspension did not take")
+	}
+}

@@ -35,7 +35,14 @@ type Options struct {
 	RefuseUploads bool
 	// Now is the clock for rate limits and plan expiry; nil is time.Now.
 	Now func() time.Time
-	Log *slog.Logger
+	// OnLifecycle, if set, hears every lifecycle event (installed, updated,
+	// failed run, suspended, ...). It must not block.
+	OnLifecycle func(LifecycleEvent)
+	// SuspendAfter failures within SuspendWindow suspend an install; zero
+	// values take DefaultSuspendAfter and DefaultSuspendWindow.
+	SuspendAfter  int
+	SuspendWindow time.Duration
+	Log           *slog.Logger
 }
 
 const (
@@ -55,6 +62,7 @@ type Manager struct {
 	locks keyedLocks
 	plans plans
 	rate  rateLimiter
+	fails failures
 
 	mu       sync.Mutex
 	programs map[store.VersionID]*sandbox.Program
@@ -182,7 +190,9 @@ func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor stor
 	}
 	m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name})
 	m.invalidate(guild)
+	m.fails.reset(string(guild) + "/" + name)
 	m.log.Info("extension uninstalled", "guild_id", guild, "ext", name, "actor", actor, "purge", purge)
+	m.emit(LifecycleEvent{Kind: EventUninstalled, Guild: guild, Extension: name, Version: in.Version, Actor: actor})
 	return in, nil
 }
 

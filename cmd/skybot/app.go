@@ -23,6 +23,7 @@ type app struct {
 	store      *store.Store
 	supervisor *sandbox.Supervisor
 	manager    *extensions.Manager
+	logChannel *bot.LogChannel
 	bot        *bot.Bot
 }
 
@@ -48,6 +49,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		MaxHostCalls: cfg.Sandbox.MaxHostCalls,
 	}
 	exec := bot.NewExecutor(session, st, log)
+	logChannel := bot.NewLogChannel(session, st, log)
 	sup := sandbox.NewSupervisor(exec, log)
 	mgr := extensions.NewManager(st, sup, extensions.Options{
 		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
@@ -55,6 +57,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Limits:             limits,
 		DefaultPrefix:      cfg.Bot.Prefix,
 		RefuseUploads:      !cfg.Extensions.AllowUnreviewedUploads,
+		OnLifecycle:        logChannel.Notify,
 		Log:                log,
 	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
@@ -66,12 +69,13 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		AfterMessage:   h.afterMessage,
 		Log:            log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, bot: b}, nil
+	return &app{store: st, supervisor: sup, manager: mgr, logChannel: logChannel, bot: b}, nil
 }
 
 // close stops everything in reverse order of assembly.
 func (a *app) close() error {
 	berr := a.bot.Stop()
+	a.logChannel.Close()
 	a.supervisor.Close()
 	serr := a.store.Close()
 	if berr != nil {

@@ -442,3 +442,54 @@ func TestCancelAutocompleteAndRateLimit(t *testing.T) {
 		t.Fatalf("sixth attempt = %q", answer)
 	}
 }
+
+func TestLogChannelHearsLifecycleAndSuspension(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	logs := e.srv.AddChannel(e.g.ID, "skybot-log", discordgo.ChannelTypeGuildText)
+	answer, _ := e.ext(e.admin, "logchannel", []*discordgo.ApplicationCommandInteractionDataOption{
+		{Name: "channel", Type: discordgo.ApplicationCommandOptionChannel, Value: logs.ID}})
+	if !strings.Contains(answer, "<#"+logs.ID+">") {
+		t.Fatalf("logchannel = %q", answer)
+	}
+	waitLog := func(want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := e.srv.WaitFor(ctx, func() bool {
+			for _, m := range e.srv.Messages(logs.ID) {
+				if strings.Contains(m.Content, want) {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			t.Fatalf("the log channel never said %q; it has %v", want, contents(e.srv.Messages(logs.ID)))
+		}
+	}
+
+	broken := bytes.Replace(examples.Read("hello.skyext"), []byte("await message.reply("), []byte("throw new Error('boom'); await message.reply("), 1)
+	e.install(broken)
+	waitLog("🧩 Installed **hello** 1.0.0 by <@" + e.admin.UserID + ">.")
+
+	for range 5 { // DefaultSuspendAfter
+		e.say(e.member, "!hello")
+	}
+	waitLog("⚠️ **hello** 1.0.0 failed: error: Error: boom")
+	waitLog("⛔ Suspended **hello** 1.0.0: 5 failures within 10m0s")
+	in, err := e.app.store.InstallByName(context.Background(), store.GuildID(e.g.ID), "hello")
+	if err != nil || in.Enabled {
+		t.Fatalf("after five failures the install is %+v, %v; want it disabled", in, err)
+	}
+	// Only one failure was posted; the others were held back, not lost.
+	failures := 0
+	for _, m := range e.srv.Messages(logs.ID) {
+		if strings.Contains(m.Content, "failed:") {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Fatalf("%d failure posts, want 1 (throttled)", failures)
+	}
+}

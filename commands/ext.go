@@ -61,6 +61,7 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 			sub("uninstall", "Remove an extension from this server", nameOpt(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge", Description: "Also delete its stored data (default: keep it)"}),
 			sub("list", "List the extensions installed on this server"),
+			sub("status", "Show whether each extension runs, and its failures in the last 24 hours"),
 			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
 			sub("logchannel", "Post extension installs, updates, failures and suspensions in a channel",
@@ -131,6 +132,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.setEnabled(r, guild, actor, stringOption(sub, "name"), sub.Name == "enable")
 	case "info":
 		x.info(r, guild, stringOption(sub, "name"))
+	case "status":
+		x.status(r, guild)
 	case "list":
 		x.list(r, guild)
 	case "uninstall":

@@ -276,3 +276,39 @@ func (x *Ext) logChannel(r *responder, guild store.GuildID, sub *discordgo.Appli
 	}
 	r.say(fmt.Sprintf("Extension installs, updates, failures and suspensions will be posted in <#%s>.", channel))
 }
+
+func (x *Ext) status(r *responder, guild store.GuildID) {
+	st, err := x.manager.Status(r.ctx, guild)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if len(st) == 0 {
+		r.say("No extensions are installed on this server.")
+		return
+	}
+	var b strings.Builder
+	b.WriteString("Extensions on this server (failures in the last 24 hours):\n")
+	for _, s := range st {
+		icon, state := "🟢", "running"
+		switch {
+		case !s.Install.Enabled:
+			icon, state = "⏸️", "disabled"
+		case s.Errors > 0:
+			icon = "🟠"
+		}
+		fmt.Fprintf(&b, "%s **%s** %s — %s, %d failure(s)", icon, s.Install.Name, s.Install.Version, state, s.Errors)
+		if s.Last != "" {
+			fmt.Fprintf(&b, "; latest <t:%d:R>: %s", s.LastAt.Unix(), truncate(s.Last, 200))
+		}
+		b.WriteString("\n")
+	}
+	r.say(strings.TrimRight(b.String(), "\n"))
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

@@ -499,3 +499,29 @@ func (m *Manager) SetLogChannel(ctx context.Context, guild store.GuildID, channe
 	}
 	return nil
 }
+
+// Status is one install's line in /ext status.
+type Status struct {
+	Install store.Install
+	Errors  int    // failed runs in the last 24 hours
+	Last    string // the latest failure, if any
+	LastAt  time.Time
+}
+
+// Status reports every install of guild with its recent failures.
+func (m *Manager) Status(ctx context.Context, guild store.GuildID) ([]Status, error) {
+	ins, err := m.List(ctx, guild)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := m.store.ErrorCounts(ctx, guild, m.now().Add(-24*time.Hour))
+	if err != nil {
+		return nil, skyerr.Wrap(err, skyerr.Unknown, "Could not read the failures of this server's extensions.")
+	}
+	out := make([]Status, len(ins))
+	for i, in := range ins {
+		c := counts[in.ExtensionID]
+		out[i] = Status{Install: in, Errors: c.Errors, Last: c.Last, LastAt: c.LastAt}
+	}
+	return out, nil
+}

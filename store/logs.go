@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -89,6 +90,53 @@ func (s *Store) Logs(ctx context.Context, guild GuildID, ext ExtensionID, limit 
 		return nil, fmt.Errorf("logs of extension %d in guild %s: %w", ext, guild, err)
 	}
 	return es, nil
+}
+
+// ErrorCount is how many failed runs an install logged since a time, and
+// the latest failure's text.
+type ErrorCount struct {
+	Errors int
+	Last   string
+	LastAt time.Time
+}
+
+// ErrorCounts counts each install's 'error' log lines in guild since t.
+func (s *Store) ErrorCounts(ctx context.Context, guild GuildID, since time.Time) (map[ExtensionID]ErrorCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT extension_id, COUNT(*), MAX(id) FROM ext_log
+		WHERE guild_id = ? AND kind = 'error' AND at >= ? GROUP BY extension_id`, guild, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("error counts in guild %s: %w", guild, err)
+	}
+	type latest struct {
+		ext ExtensionID
+		id  int64
+	}
+	out := map[ExtensionID]ErrorCount{}
+	var last []latest
+	for rows.Next() {
+		var ext ExtensionID
+		var n int
+		var id int64
+		if err := rows.Scan(&ext, &n, &id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("error counts in guild %s: %w", guild, err)
+		}
+		out[ext] = ErrorCount{Errors: n}
+		last = append(last, latest{ext, id})
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("error counts in guild %s: %w", guild, err)
+	}
+	for _, l := range last {
+		e, err := queryOne(ctx, s.r, scanLog, `SELECT `+logCols+` WHERE id = ?`, l.id)
+		if err != nil {
+			return nil, fmt.Errorf("latest error of extension %d: %w", l.ext, err)
+		}
+		c := out[l.ext]
+		c.Last, c.LastAt = e.Message, e.At
+		out[l.ext] = c
+	}
+	return out, nil
 }
 
 // AppendAudit records an action.

@@ -482,6 +482,10 @@ func TestLogChannelHearsLifecycleAndSuspension(t *testing.T) {
 	if err != nil || in.Enabled {
 		t.Fatalf("after five failures the install is %+v, %v; want it disabled", in, err)
 	}
+	status, _ := e.ext(e.admin, "status", nil)
+	if !strings.Contains(status, "⏸️ **hello** 1.0.0 — disabled, 5 failure(s); latest") || !strings.Contains(status, "Error: boom") {
+		t.Fatalf("/ext status = %q", status)
+	}
 	// Only one failure was posted; the others were held back, not lost.
 	failures := 0
 	for _, m := range e.srv.Messages(logs.ID) {

@@ -162,6 +162,9 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
 	}
+	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
+	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
 		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: code, program: prog}
 	m.plans.put(p)
@@ -192,6 +195,9 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 	next, cur := semver.MustParse(man.Version), semver.MustParse(in.Version)
 	if !next.GreaterThan(cur) {
 		return nil, skyerr.New(skyerr.InvalidState, "%s %s is not newer than the installed %s; use /ext rollback to go back.", name, man.Version, in.Version)
+	}
+	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
 	}
 	p := m.newChangePlan(PlanUpdate, in, actor, man)
 	p.code, p.program = code, prog
@@ -227,6 +233,9 @@ func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor s
 	var man Manifest
 	if err := json.Unmarshal(target.Manifest, &man); err != nil {
 		return nil, skyerr.Wrap(err, skyerr.UpdateFailed, "The stored manifest of %s@%s cannot be read.", name, target.Version)
+	}
+	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
 	}
 	prog, err := m.program(target, man) // the health check: sha256 and compile
 	if err != nil {
@@ -297,6 +306,9 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	name := p.Manifest.Name
 	unlock := m.locks.lock(string(guild) + "/" + name)
 	defer unlock()
+	if err := m.checkRequires(ctx, guild, p.Manifest); err != nil {
+		return nil, err
+	}
 
 	var (
 		ver store.Version
@@ -425,6 +437,11 @@ func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor sto
 	if in.Enabled == enabled {
 		state := map[bool]string{true: "enabled", false: "disabled"}[enabled]
 		return store.Install{}, skyerr.New(skyerr.InvalidState, "%s is already %s.", name, state)
+	}
+	if !enabled {
+		if err := m.refuseIfRequired(ctx, guild, name, "disable", skyerr.UpdateFailed); err != nil {
+			return store.Install{}, err
+		}
 	}
 	if err := m.store.SetInstallEnabled(ctx, guild, in.ExtensionID, enabled, actor); err != nil {
 		return store.Install{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not change %s.", name)

@@ -262,3 +262,55 @@ func TestRepeatedFailuresSuspend(t *testing.T) {
 		t.Fatal("enable after suspension did not take")
 	}
 }
+
+func TestRequiresMustBeInstalled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	ext := func(name, version, key, requires string) string {
+		src := strings.NewReplacer("@name         hello", "@name         "+name, "@version      1.0.0", "@version      "+version,
+			"@key          hello", "@key          "+key).Replace(helloExt)
+		if requires != "" {
+			src = strings.Replace(src, "// ==/SkyExtension==", "// @requires     "+requires+"\n// ==/SkyExtension==", 1)
+		}
+		return src
+	}
+	app := ext("welcome", "1.0.0", "welcome", "greetings-lib ^2.1")
+	if _, err := f.install(t, "g1", "welcome.skyext", app); !skyerr.Is(err, skyerr.InstallFailed) || !strings.Contains(err.Error(), "greetings-lib ^2.1 (not installed)") {
+		t.Fatalf("install without its dependency: %v", err)
+	}
+	if _, err := f.install(t, "g1", "lib.skyext", ext("greetings-lib", "2.0.0", "glib", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.install(t, "g1", "welcome.skyext", app); err == nil || !strings.Contains(err.Error(), "(2.0.0 is installed)") {
+		t.Fatalf("install with a too old dependency: %v", err)
+	}
+	newer := ext("greetings-lib", "2.1.0", "glib", "")
+	up, err := f.m.PlanUpdate(context.Background(), "g1", "admin", "greetings-lib", Upload{Filename: "lib.skyext", Size: int64(len(newer))}, bytesFetch(newer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.apply(t, "g1", up)
+	if _, err := f.install(t, "g1", "welcome.skyext", app); err != nil {
+		t.Fatalf("install with its dependency in place: %v", err)
+	}
+	for _, try := range []func() error{
+		func() error {
+			_, err := f.m.Uninstall(context.Background(), "g1", "admin", "greetings-lib", false)
+			return err
+		},
+		func() error {
+			_, err := f.m.SetEnabled(context.Background(), "g1", "admin", "greetings-lib", false)
+			return err
+		},
+	} {
+		if err := try(); !skyerr.Is(err, skyerr.InvalidState) || !strings.Contains(err.Error(), "welcome requires it") {
+			t.Fatalf("removing a dependency in use: %v", err)
+		}
+	}
+	if _, err := f.m.Uninstall(context.Background(), "g1", "admin", "welcome", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Uninstall(context.Background(), "g1", "admin", "greetings-lib", false); err != nil {
+		t.Fatalf("uninstall a dependency nothing needs any more: %v", err)
+	}
+}

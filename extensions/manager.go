@@ -185,6 +185,9 @@ func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor stor
 	if err != nil {
 		return store.Install{}, err
 	}
+	if err := m.refuseIfRequired(ctx, guild, name, "uninstall", skyerr.RemoveFailed); err != nil {
+		return store.Install{}, err
+	}
 	if err := m.store.DeleteInstall(ctx, guild, in.ExtensionID, actor, purge); err != nil {
 		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not remove %s.", name)
 	}

@@ -52,8 +52,8 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 		DefaultMemberPermissions: &perms,
 		DMPermission:             &noDM,
 		Options: []*discordgo.ApplicationCommandOption{
-			sub("install", "Install an extension from an attached .skyext file", fileOpt("The .skyext file")),
-			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext file")),
+			sub("install", "Install an extension from an attached .skyext or .skypkg file", fileOpt("The .skyext or .skypkg file")),
+			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext or .skypkg file")),
 			sub("rollback", "Go back to the previous (or a chosen) version; its data stays", nameOpt(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The version to go back to (default: the previous one)"}),
 			sub("enable", "Let an extension run again", nameOpt()),
@@ -63,6 +63,10 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 			sub("list", "List the extensions installed on this server"),
 			sub("status", "Show whether each extension runs, and its failures in the last 24 hours"),
 			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
+			sub("export", "Download an installed extension as a .skypkg package", nameOpt(),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "format",
+					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: []*discordgo.ApplicationCommandOptionChoice{
+						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
 			sub("logchannel", "Post extension installs, updates, failures and suspensions in a channel",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "channel",
@@ -134,6 +138,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.info(r, guild, stringOption(sub, "name"))
 	case "status":
 		x.status(r, guild)
+	case "export":
+		x.export(r, guild, stringOption(sub, "name"), stringOption(sub, "format"))
 	case "list":
 		x.list(r, guild)
 	case "uninstall":
@@ -151,7 +157,7 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 func (x *Ext) install(r *responder, guild store.GuildID, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	att := attachmentOption(data, sub, "file")
 	if att == nil {
-		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext file to install.")))
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext or .skypkg file to install.")))
 		return
 	}
 	// Downloading and compiling may take a while: acknowledge first.

@@ -48,6 +48,9 @@ func consentText(p *extensions.Plan) string {
 			fmt.Fprintf(&b, "It no longer needs: %s.\n", codeList(p.RemovedScopes))
 		}
 	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(&b, "Note: %s.\n", w)
+	}
 	if p.NeedsConsent() {
 		fmt.Fprintf(&b, "Nothing runs until you accept (this request expires <t:%d:R>).", p.Expires.Unix())
 	}
@@ -311,4 +314,16 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
+}
+
+func (x *Ext) export(r *responder, guild store.GuildID, name, format string) {
+	data, filename, err := x.manager.Export(r.ctx, guild, name, format)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if format == "" {
+		format = extensions.PackageV2
+	}
+	r.sayFile(fmt.Sprintf("**%s** as a %s package.", name, format), filename, data)
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/bwmarrin/discordgo"
@@ -22,6 +23,18 @@ func (r *responder) say(content string) bool {
 	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral},
+	}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
+// sayFile replies with content and one attached file.
+func (r *responder) sayFile(content, filename string, data []byte) bool {
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{
+			Content: content, Flags: discordgo.MessageFlagsEphemeral,
+			Files: []*discordgo.File{{Name: filename, ContentType: "application/json", Reader: bytes.NewReader(data)}},
+		},
 	}, discordgo.WithContext(r.ctx))
 	return r.err == nil
 }

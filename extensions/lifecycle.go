@@ -41,6 +41,7 @@ type Plan struct {
 	From          string
 	AddedScopes   []string // asked for and not granted now
 	RemovedScopes []string // granted now and no longer asked for
+	Warnings      []string // what a 1.0 package lost on the way in
 	Expires       time.Time
 
 	code    string
@@ -153,10 +154,11 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	if err := m.checkRate(guild); err != nil {
 		return nil, err
 	}
-	man, code, prog, err := m.readAndCompile(ctx, up, fetch)
+	u, err := m.readAndCompile(ctx, up, fetch)
 	if err != nil {
 		return nil, err
 	}
+	man := u.man
 	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
 		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", man.Name, in.Version)
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -165,8 +167,8 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	if err := m.checkRequires(ctx, guild, man); err != nil {
 		return nil, err
 	}
-	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
-		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: code, program: prog}
+	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
+		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
 	m.plans.put(p)
 	return p, nil
 }
@@ -185,10 +187,11 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 	if err != nil {
 		return nil, err
 	}
-	man, code, prog, err := m.readAndCompile(ctx, up, fetch)
+	u, err := m.readAndCompile(ctx, up, fetch)
 	if err != nil {
 		return nil, err
 	}
+	man := u.man
 	if man.Name != name {
 		return nil, skyerr.New(skyerr.InvalidPackage, "The attached file is %s, not %s.", man.Name, name)
 	}
@@ -200,7 +203,7 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 		return nil, err
 	}
 	p := m.newChangePlan(PlanUpdate, in, actor, man)
-	p.code, p.program = code, prog
+	p.code, p.program, p.Warnings = u.code, u.program, u.warnings
 	m.plans.put(p)
 	return p, nil
 }

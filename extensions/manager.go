@@ -1,9 +1,11 @@
 package extensions
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path"
@@ -126,55 +128,101 @@ func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor 
 
 // readAndCompile reads an upload and compiles its code: a package that
 // does not compile is the package's fault.
-func (m *Manager) readAndCompile(ctx context.Context, up Upload, fetch Fetch) (Manifest, string, *sandbox.Program, error) {
-	man, code, err := m.readUpload(ctx, up, fetch)
+func (m *Manager) readAndCompile(ctx context.Context, up Upload, fetch Fetch) (uploaded, error) {
+	man, code, warnings, err := m.readUpload(ctx, up, fetch)
 	if err != nil {
-		return Manifest{}, "", nil, err
+		return uploaded{}, err
 	}
 	prog, err := sandbox.Compile(man.Name+".skyext", code, man.Legacy())
 	if err != nil {
-		return Manifest{}, "", nil, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
+		return uploaded{}, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
 	}
-	return man, code, prog, nil
+	return uploaded{man: man, code: code, warnings: warnings, program: prog}, nil
+}
+
+// uploaded is a read, validated and compiled upload.
+type uploaded struct {
+	man      Manifest
+	code     string
+	warnings []string
+	program  *sandbox.Program
 }
 
 // readUpload applies the upload rules in order: file type, declared size,
-// bytes read, then the package itself.
-func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (Manifest, string, error) {
-	switch strings.ToLower(path.Ext(up.Filename)) {
+// bytes read, then the package itself (a .skyext, or a .skypkg of either
+// format). warnings are what a 1.0 package lost on the way in.
+func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (man Manifest, code string, warnings []string, err error) {
+	kind := strings.ToLower(path.Ext(up.Filename))
+	limit := m.opts.MaxAttachmentBytes
+	switch kind {
 	case ".skyext":
+		limit = min(limit, m.opts.MaxSourceBytes)
 	case ".skypkg":
-		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage, "%s is a .skypkg package; this skybot installs .skyext files only so far.", up.Filename)
 	default:
-		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage, "%s is not an extension: attach a .skyext file.", up.Filename)
+		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage, "%s is not an extension: attach a .skyext or .skypkg file.", up.Filename)
 	}
-	limit := min(m.opts.MaxAttachmentBytes, m.opts.MaxSourceBytes)
 	if up.Size > limit {
-		return Manifest{}, "", skyerr.New(skyerr.TooLarge, "%s is %d bytes; the limit is %d bytes.", up.Filename, up.Size, limit)
+		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "%s is %d bytes; the limit is %d bytes.", up.Filename, up.Size, limit)
 	}
 	data, err := fetch(ctx, limit)
 	if err != nil {
 		if skyerr.Is(err, skyerr.TooLarge) {
-			return Manifest{}, "", err
+			return Manifest{}, "", nil, err
 		}
-		return Manifest{}, "", skyerr.Wrap(err, skyerr.InvalidURL, "Could not download %s.", up.Filename)
+		return Manifest{}, "", nil, skyerr.Wrap(err, skyerr.InvalidURL, "Could not download %s.", up.Filename)
 	}
 	if int64(len(data)) > limit {
-		return Manifest{}, "", skyerr.New(skyerr.TooLarge, "%s is larger than the limit of %d bytes.", up.Filename, limit)
+		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "%s is larger than the limit of %d bytes.", up.Filename, limit)
 	}
-	man, code, err := ParseSkyext(data)
-	if err != nil {
-		return Manifest{}, "", err
+	if kind == ".skypkg" {
+		pkg, perr := ParseSkypkg(data)
+		if perr != nil {
+			return Manifest{}, "", nil, perr
+		}
+		man, code, warnings = pkg.Manifest, pkg.Code, pkg.Warnings
+	} else if man, code, err = ParseSkyext(data); err != nil {
+		return Manifest{}, "", nil, err
+	}
+	if int64(len(code)) > m.opts.MaxSourceBytes {
+		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "The code of %s is %d bytes; the limit is %d bytes.", man.Name, len(code), m.opts.MaxSourceBytes)
 	}
 	if !man.Legacy() {
-		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage,
+		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage,
 			"%s has no @type: handler-style extensions (the sky module) are not supported by this skybot yet.", man.Name)
 	}
 	if man.Type != TypeCommand && man.Type != TypeKeyword {
-		return Manifest{}, "", skyerr.New(skyerr.InvalidPackage,
+		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage,
 			"%s is a %s extension; this skybot runs command and keyword extensions so far.", man.Name, man.Type)
 	}
-	return man, code, nil
+	return man, code, warnings, nil
+}
+
+// Export returns the installed version of name as a .skypkg in format
+// (PackageV2 by default) and its download name.
+func (m *Manager) Export(ctx context.Context, guild store.GuildID, name, format string) ([]byte, string, error) {
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return nil, "", err
+	}
+	ver, err := m.store.Version(ctx, in.VersionID)
+	if err != nil {
+		return nil, "", skyerr.Wrap(err, skyerr.Unknown, "Could not read %s.", name)
+	}
+	if sha256Hex(ver.Code) != ver.SHA256 {
+		return nil, "", skyerr.New(skyerr.LoadFailed, "The stored code of %s@%s does not match its sha256; it will not be exported.", name, ver.Version)
+	}
+	var man Manifest
+	if err := json.Unmarshal(ver.Manifest, &man); err != nil {
+		return nil, "", skyerr.Wrap(err, skyerr.Unknown, "The stored manifest of %s cannot be read.", name)
+	}
+	if format == "" {
+		format = PackageV2
+	}
+	data, err := Package{Manifest: man, Code: ver.Code, Signature: ver.Signature}.Encode(format, m.now())
+	if err != nil {
+		return nil, "", err
+	}
+	return data, PackageFilename(cmp.Or(man.Title, man.Name)), nil
 }
 
 // Uninstall removes name from guild. purge also deletes its stored data.

@@ -37,7 +37,10 @@ const (
 // Manifest is an extension version's metadata, read from the .skyext header
 // (or a .skypkg). Its JSON form is what the store keeps with the version.
 type Manifest struct {
-	Name        string   `json:"name"`
+	Name string `json:"name"`
+	// Title is a display name, when it differs from Name (a SkynetBot
+	// package's name, e.g. "Hello World" for hello-world).
+	Title       string   `json:"title,omitempty"`
 	Version     string   `json:"version"`
 	Description string   `json:"description,omitempty"`
 	Engine      string   `json:"engine,omitempty"`
@@ -57,6 +60,9 @@ type Manifest struct {
 	ExtendedHelp     string   `json:"extended_help,omitempty"`
 	SlashDescription string   `json:"slash_description,omitempty"`
 	TimeoutMS        int64    `json:"timeout,omitempty"`
+	// Network is a legacy version's network_capability (none,
+	// allowlist_only, network, network_advanced), kept for 1.0 packages.
+	Network string `json:"network_capability,omitempty"`
 }
 
 // Dep is one @requires entry: another extension and a semver range.
@@ -199,6 +205,8 @@ func manifestFromFields(fields []headerField) (Manifest, error) {
 		switch f.key {
 		case "name":
 			m.Name = f.value
+		case "title":
+			m.Title = f.value
 		case "version":
 			m.Version = f.value
 		case "description":
@@ -285,6 +293,9 @@ func (m Manifest) Validate() error {
 	if _, err := semver.StrictNewVersion(m.Version); err != nil {
 		return bad("@version %q is not strict semver (MAJOR.MINOR.PATCH, e.g. 1.0.0).", m.Version)
 	}
+	if n := utf8.RuneCountInString(m.Title); n > 100 {
+		return bad("@title is %d characters; the limit is 100.", n)
+	}
 	if len(m.Description) > maxDescriptionLen {
 		return bad("@description is %d characters; the limit is %d.", len(m.Description), maxDescriptionLen)
 	}
@@ -314,6 +325,11 @@ func (m Manifest) Validate() error {
 		if !hostPattern.MatchString(h) {
 			return bad("@hosts entry %q is not a host name.", h)
 		}
+	}
+	switch m.Network {
+	case "", "none", "allowlist_only", "network", "network_advanced":
+	default:
+		return bad("network_capability %q is not one of none, allowlist_only, network, network_advanced.", m.Network)
 	}
 	if m.TimeoutMS != 0 && (m.TimeoutMS < minTimeoutMS || m.TimeoutMS > maxTimeoutMS) {
 		return bad("@timeout must be between %d and %d ms.", minTimeoutMS, maxTimeoutMS)

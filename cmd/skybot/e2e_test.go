@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -495,5 +496,64 @@ func TestLogChannelHearsLifecycleAndSuspension(t *testing.T) {
 	}
 	if failures != 1 {
 		t.Fatalf("%d failure posts, want 1 (throttled)", failures)
+	}
+}
+
+func TestExportImportPackages(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	hello := examples.Read("hello.skyext")
+	e.install(hello)
+
+	download := func(format string) []byte {
+		t.Helper()
+		opts := nameOpt("hello")
+		if format != "" {
+			opts = append(opts, &discordgo.ApplicationCommandInteractionDataOption{Name: "format", Type: discordgo.ApplicationCommandOptionString, Value: format})
+		}
+		msg, resp := e.extMsg(e.admin, "export", opts)
+		if !resp.Ephemeral || len(msg.Attachments) != 1 || msg.Attachments[0].Filename != "hello.skypkg" {
+			t.Fatalf("export %s answered %q with %d attachments", format, msg.Content, len(msg.Attachments))
+		}
+		data, ok := e.srv.Attachment(msg.Attachments[0].ID)
+		if !ok {
+			t.Fatal("the exported file cannot be downloaded")
+		}
+		return data
+	}
+	v2 := download("")
+	pkg, err := extensions.ParseSkypkg(v2)
+	if err != nil || pkg.Format != extensions.PackageV2 || pkg.Code != string(hello) || pkg.Manifest.Version != "1.0.0" {
+		t.Fatalf("2.0 export = %+v, %v", pkg.Manifest, err)
+	}
+	v1 := download("1.0")
+	if old, err := extensions.ParseSkypkg(v1); err != nil || old.Format != extensions.PackageLegacy || old.Code != string(hello) || old.Manifest.Key != "hello" {
+		t.Fatalf("1.0 export = %+v, %v", old.Manifest, err)
+	}
+
+	// The exported package installs again, as itself.
+	if answer, _ := e.ext(e.admin, "uninstall", nameOpt("hello")); !strings.HasPrefix(answer, "Uninstalled") {
+		t.Fatal(answer)
+	}
+	card, _ := e.extMsg(e.admin, "install", file("hello.skypkg", v2))
+	if answer, _ := e.click(e.admin, card, "Install"); !strings.Contains(answer, "Installed **hello** 1.0.0") {
+		t.Fatalf("install from the 2.0 export: %q", answer)
+	}
+	if answer, _ := e.ext(e.admin, "uninstall", nameOpt("hello")); !strings.HasPrefix(answer, "Uninstalled") {
+		t.Fatal(answer)
+	}
+
+	// A SkynetBot 1.0 package installs and runs unchanged.
+	legacy, err := os.ReadFile("../../extensions/testdata/hello-world-1.0.skypkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, _ = e.extMsg(e.admin, "install", file("Hello_World.skypkg", legacy))
+	if !strings.Contains(card.Content, "Install **hello-world** 1.0.0") {
+		t.Fatalf("1.0 package consent card = %q", card.Content)
+	}
+	e.click(e.admin, card, "Install")
+	if r := e.say(e.member, "!hello"); len(r) != 1 || r[0].Content != "Hello, max!" {
+		t.Fatalf("the 1.0 package's reply = %v", contents(r))
 	}
 }

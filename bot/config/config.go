@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +37,7 @@ type Config struct {
 	Sandbox    Sandbox    `toml:"sandbox"`
 	Extensions Extensions `toml:"extensions"`
 	Log        Log        `toml:"log"`
+	Ops        Ops        `toml:"ops"`
 }
 
 // Discord is how skybot meets Discord.
@@ -96,6 +99,15 @@ type Log struct {
 	Format string `toml:"format"` // text or json
 }
 
+// Ops is the operator's HTTP endpoint: Prometheus metrics at /metrics and
+// a health check at /healthz.
+type Ops struct {
+	// Listen is the host:port the endpoint listens on; empty turns it off.
+	// Anyone who can reach it can read the metrics, which name extensions:
+	// keep it on a loopback or otherwise private address.
+	Listen string `toml:"listen"`
+}
+
 // Default returns the configuration skybot runs with when the file sets
 // nothing. config.example.toml shows the same values.
 func Default() Config {
@@ -115,6 +127,7 @@ func Default() Config {
 			AllowUnreviewedUploads: true,
 		},
 		Log: Log{Level: "info", Format: "text"},
+		Ops: Ops{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -266,9 +279,30 @@ func (c Config) Validate() error {
 		return bad("log.level is %q; it must be debug, info, warn or error", c.Log.Level)
 	case !oneOf(c.Log.Format, "text", "json"):
 		return bad("log.format is %q; it must be text or json", c.Log.Format)
+	case c.Ops.Listen != "" && !isListenAddr(c.Ops.Listen):
+		return bad("ops.listen is %q; it must be host:port with a port from 1 to 65535 (e.g. \"127.0.0.1:9464\"), or empty to turn the endpoint off", c.Ops.Listen)
 	}
 	return nil
 }
+
+// isListenAddr reports whether addr is host:port with a port from 1 to
+// 65535 and a host that is empty (every interface), an IP address or a
+// host name.
+func isListenAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != port {
+		return false
+	}
+	return host == "" || net.ParseIP(host) != nil || hostName.MatchString(host)
+}
+
+// hostName is a DNS name: dot-separated labels of letters, digits and
+// inner hyphens.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 func isSnowflake(s string) bool {
 	if len(s) > 20 {

@@ -124,17 +124,23 @@ allow_unreviewed_uploads = false
 [log]
 level = "debug"
 format = "json"
+[ops]
+listen = "[::1]:9100"
 `, func(c *Config) {
 			c.Discord = Discord{CommandGuildID: "811111111111111111"}
 			c.Bot.Prefix = "?"
 			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256}
 			c.Extensions = Extensions{MaxAttachmentBytes: 2 << 20, MaxSourceBytes: 2 << 20}
 			c.Log = Log{Level: "debug", Format: "json"}
+			c.Ops = Ops{Listen: "[::1]:9100"}
 		}},
 		{"dotted keys and inline tables", "sandbox.timeout = \"10s\"\nlog = { level = \"warn\" }\n", func(c *Config) {
 			c.Sandbox.Timeout = Duration{10 * time.Second}
 			c.Log.Level = "warn"
 		}},
+		{"ops endpoint off", "[ops]\nlisten = \"\"\n", func(c *Config) { c.Ops.Listen = "" }},
+		{"ops endpoint on every interface", "[ops]\nlisten = \":9464\"\n", func(c *Config) { c.Ops.Listen = ":9464" }},
+		{"ops endpoint by host name", "ops.listen = \"metrics.internal:65535\"\n", func(c *Config) { c.Ops.Listen = "metrics.internal:65535" }},
 		{"limits at their bounds", "[sandbox]\ntimeout = \"100ms\"\nmax_call_stack = 32\nmax_host_calls = 1\nmemory_limit_mb = 64\n", func(c *Config) {
 			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64}
 		}},
@@ -220,6 +226,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`log.level is "verbose"; it must be debug, info, warn or error`}},
 		{"unknown log format", "[log]\nformat = \"xml\"\n",
 			[]string{`log.format is "xml"`}},
+		{"ops listen without a port", "[ops]\nlisten = \"127.0.0.1\"\n",
+			[]string{`config.toml: ops.listen is "127.0.0.1"; it must be host:port with a port from 1 to 65535`}},
+		{"ops listen on port 0", "[ops]\nlisten = \"127.0.0.1:0\"\n",
+			[]string{`ops.listen is "127.0.0.1:0"`}},
+		{"ops listen port too large", "[ops]\nlisten = \"localhost:70000\"\n",
+			[]string{`ops.listen is "localhost:70000"`}},
+		{"ops listen with a named port", "[ops]\nlisten = \"localhost:http\"\n",
+			[]string{`ops.listen is "localhost:http"`}},
+		{"ops listen as a URL", "[ops]\nlisten = \"http://127.0.0.1:9464\"\n",
+			[]string{`ops.listen is "http://127.0.0.1:9464"`}},
+		{"ops listen with a path", "[ops]\nlisten = \"127.0.0.1:9464/metrics\"\n",
+			[]string{`ops.listen is "127.0.0.1:9464/metrics"`}},
+		{"ops listen host with a space", "[ops]\nlisten = \"my host:9464\"\n",
+			[]string{`ops.listen is "my host:9464"`}},
 		{"syntax error", "[sandbox\ntimeout = \"5s\"\n",
 			[]string{"config.toml line 2", "table name"}},
 		{"duplicate key", "[log]\nlevel = \"info\"\nlevel = \"debug\"\n",

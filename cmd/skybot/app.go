@@ -30,6 +30,7 @@ type app struct {
 // hooks let the demo (and tests) watch the app without reaching into it.
 type hooks struct {
 	onRun        func(extensions.Run)
+	onLifecycle  func(extensions.LifecycleEvent)
 	afterMessage func(extensions.Message)
 }
 
@@ -57,8 +58,13 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Limits:             limits,
 		DefaultPrefix:      cfg.Bot.Prefix,
 		RefuseUploads:      !cfg.Extensions.AllowUnreviewedUploads,
-		OnLifecycle:        logChannel.Notify,
-		Log:                log,
+		OnLifecycle: func(e extensions.LifecycleEvent) {
+			logChannel.Notify(e)
+			if h.onLifecycle != nil {
+				h.onLifecycle(e)
+			}
+		},
+		Log: log,
 	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	b := bot.New(bot.Options{

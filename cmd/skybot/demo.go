@@ -18,6 +18,7 @@ import (
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
 	"github.com/skyext/skybot/bot/discordtest/spec"
+	"github.com/skyext/skybot/bot/ops"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/examples"
 )
@@ -31,6 +32,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataDir := fs.String("data", "", "keep the SQLite database in this directory (default: a temporary one, removed at the end)")
 	validate := fs.Bool("validate", false, "check every REST request against Discord's OpenAPI description (adds a few seconds to start)")
 	verbose := fs.Bool("v", false, "print skybot's own log to stderr")
+	opsAddr := fs.String("ops", "", "also serve /metrics and /healthz on this address (e.g. 127.0.0.1:9464)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +55,16 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer d.close()
+	if *opsAddr != "" {
+		cfg := config.Default()
+		cfg.Ops.Listen = *opsAddr
+		addr, stop, err := startOps(ctx, cfg, d.metrics, d.app.store, gatewayUp(d.app.bot.Session()), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics  Health: http://%s/healthz\n", addr, addr)
+	}
 	return d.play()
 }
 
@@ -68,7 +80,8 @@ type demo struct {
 	admin   discordtest.Member
 	member  discordtest.Member
 
-	last *discordgo.Message // skybot's latest answer to a slash command
+	last    *discordgo.Message // skybot's latest answer to a slash command
+	metrics *ops.Metrics
 
 	mu      sync.Mutex
 	runs    []extensions.Run
@@ -88,7 +101,7 @@ func newDemo(ctx context.Context, dir string, validate bool, out io.Writer, log 
 	if err != nil {
 		return nil, fmt.Errorf("start the guild emulator: %w", err)
 	}
-	d := &demo{ctx: ctx, out: out, srv: srv, handled: map[string]chan struct{}{}}
+	d := &demo{ctx: ctx, out: out, srv: srv, handled: map[string]chan struct{}{}, metrics: ops.NewMetrics(log)}
 	d.guild = srv.CreateGuild("Skybot Demo")
 	d.general = srv.AddChannel(d.guild.ID, "general", discordgo.ChannelTypeGuildText)
 	admins := srv.AddRole(d.guild.ID, "Admins", discordgo.PermissionManageGuild)
@@ -115,7 +128,8 @@ func newDemo(ctx context.Context, dir string, validate bool, out io.Writer, log 
 	session.Identify.Intents = bot.Intents(true)
 	session.LogLevel = -1 // discordgo's own logger prints to stdout; keep the transcript clean
 
-	d.app, err = assemble(ctx, cfg, session, log, hooks{onRun: d.onRun, afterMessage: d.afterMessage})
+	cfg.Ops.Listen = "" // the demo serves metrics only when --ops asks
+	d.app, err = assemble(ctx, cfg, session, log, hooks{onRun: d.onRun, onLifecycle: d.metrics.ObserveLifecycle, afterMessage: d.afterMessage})
 	if err != nil {
 		srv.Close()
 		return nil, err
@@ -137,6 +151,7 @@ func (d *demo) close() {
 }
 
 func (d *demo) onRun(r extensions.Run) {
+	d.metrics.ObserveRun(r)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.runs = append(d.runs, r)

@@ -3,6 +3,7 @@
 //
 //	skybot demo [--data DIR]          an emulated guild, no token, no network
 //	skybot run --config config.toml   real Discord; token from SKYBOT_TOKEN
+//	skybot repair --config FILE [--dry-run]
 //	skybot version
 package main
 
@@ -22,6 +23,7 @@ import (
 
 	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/ops"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/skyerr"
 )
@@ -31,6 +33,8 @@ const usage = `skybot — a marketplace of sandboxed JavaScript extensions for D
 Usage:
   skybot demo [--data DIR]          show skybot working in an emulated guild (no token, no network)
   skybot run --config config.toml   connect to Discord (the token comes from SKYBOT_TOKEN)
+  skybot repair --config FILE [--dry-run]
+                                    check the database; fix dangling installs, orphans, tampered code
   skybot version                    print skybot's version and extension engine version
 `
 
@@ -53,6 +57,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = demoCmd(ctx, args[1:], stdout, stderr)
 	case "run":
 		err = runCmd(ctx, args[1:], stderr, getenv)
+	case "repair":
+		err = repairCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "skybot %s (extension engine %s)\n", version, extensions.EngineVersion)
 	case "-h", "--help", "help":
@@ -110,10 +116,17 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 		return skyerr.Wrap(err, skyerr.InvalidConfig, "Could not create a Discord session.")
 	}
 	session.Identify.Intents = bot.Intents(cfg.Discord.MessageContentIntent)
-	a, err := assemble(ctx, cfg, session, log, hooks{})
+	metrics := ops.NewMetrics(log)
+	a, err := assemble(ctx, cfg, session, log, hooks{onRun: metrics.ObserveRun, onLifecycle: metrics.ObserveLifecycle})
 	if err != nil {
 		return skyerr.Wrap(err, skyerr.Unknown, "skybot could not start.")
 	}
+	_, stopOps, err := startOps(ctx, cfg, metrics, a.store, gatewayUp(session), log)
+	if err != nil {
+		_ = a.close()
+		return err
+	}
+	defer stopOps()
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := a.bot.Start(startCtx); err != nil {

@@ -1,107 +1,89 @@
 package sandbox
 
 import (
-	"context"
+	"container/list"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
 )
 
-// link is how an isolate reaches the trusted parent with a host call frame.
-// In process it is a direct call into the Supervisor; in a worker process
-// it is a frame over the pipe. Either way the parent decides.
-type link interface {
-	hostCall(ctx context.Context, inv uint64, api string, args []byte) ([]byte, *CodeError)
-}
-
-// invocation is one event delivered to an isolate.
-type invocation struct {
-	id     uint64
-	ctx    context.Context
-	event  Event
-	limits Limits
-	done   chan Result // buffered(1)
-}
-
-// isolate is an actor: one goroutine owns the goja runtime and drains a
-// bounded mailbox, one invocation at a time. Nothing else touches rt, except
-// Interrupt, which goja makes safe from any goroutine.
+// isolate is one goja runtime for one guild × extension. An executor owns
+// it: only the executor's goroutine touches rt, except Interrupt, which
+// goja makes safe from any goroutine. An isolate runs one invocation at a
+// time; the others wait in its bounded queue.
 type isolate struct {
 	key     Key
-	program *Program
-	link    link
-	limits  Limits // the limits the runtime was built with
-	mailbox chan *invocation
+	program *Program // what rt was built from
+	ex      *executor
 
 	rt            *goja.Runtime
 	body          goja.Callable // legacy: the wrapped async function
-	jsonParse     goja.Callable
-	jsonStringify goja.Callable
+	jsonParse     nativeFn      // the engine's own, captured before any code runs
+	jsonStringify nativeFn      // the hardened one
 	errorCtor     *goja.Object
+	hostFns       map[string]goja.Value // host functions, made once per runtime
+	joining       []*goja.Object        // arrays being joined, innermost last
+	// dirty asks for a fresh runtime before the next invocation: a goja
+	// runtime interrupted inside an async function never runs promise
+	// continuations again (measured), and one that overflowed or ran out of
+	// budget may be mid-way through anything. State that must survive lives
+	// in storage, not in the runtime.
+	dirty bool
 
-	run *runState // the invocation being run; owner goroutine only
-
-	// interruptMu orders a deadline timer's Interrupt against the end of the
-	// run it belongs to, so a late timer never interrupts the next run.
-	interruptMu sync.Mutex
-	current     uint64
-
-	stateMu sync.Mutex // orders enqueue against stop
-	stopped bool
-	quit    chan struct{}
+	run     *runState     // the invocation in progress, or nil
+	queue   []*invocation // waiting invocations, oldest first
+	lru     *list.Element // in the executor's recency list
+	console tokenBucket   // console lines across invocations
 }
 
-// timeoutMarker is the value a deadline interrupt carries.
-type timeoutMarker struct{ inv uint64 }
+// nativeFn is a goja builtin's own Go function.
+type nativeFn = func(goja.FunctionCall) goja.Value
 
-// newIsolate builds the runtime, hardens it, loads the program and starts
-// the owner goroutine.
-func newIsolate(key Key, p *Program, l link, limits Limits) (*isolate, error) {
-	iso := &isolate{
-		key:     key,
-		program: p,
-		link:    l,
-		limits:  limits,
-		mailbox: make(chan *invocation, limits.MailboxSize),
-		quit:    make(chan struct{}),
-	}
-	if err := iso.setup(); err != nil {
-		return nil, err
-	}
-	go iso.loop()
-	return iso, nil
-}
+// busy reports whether the isolate has work in progress or waiting.
+func (iso *isolate) busy() bool { return iso.run != nil || len(iso.queue) > 0 }
 
-func (iso *isolate) setup() error {
+// defaultMaxIsolates is the live isolates per executor before the least
+// recently used idle ones are dropped.
+const defaultMaxIsolates = 1000
+
+// build makes a fresh runtime for p with hardened builtins and the
+// globals; it runs no extension code (load does, inside a slice).
+func (iso *isolate) build(p *Program, limits Limits) error {
 	rt := goja.New()
-	rt.SetMaxCallStackSize(iso.limits.MaxCallStack)
-	iso.rt = rt
+	rt.SetMaxCallStackSize(limits.MaxCallStack)
+	iso.rt, iso.program, iso.body, iso.hostFns, iso.joining, iso.dirty = rt, p, nil, nil, nil, false
 
-	// Capture the built-ins the host relies on before any extension code
-	// can replace them.
 	json := rt.Get("JSON").ToObject(rt)
-	var ok bool
-	if iso.jsonParse, ok = goja.AssertFunction(json.Get("parse")); !ok {
-		return errors.New("JSON.parse is not callable")
+	parse, ok := json.Get("parse").Export().(nativeFn)
+	if !ok {
+		return errors.New("JSON.parse is not a builtin")
 	}
-	if iso.jsonStringify, ok = goja.AssertFunction(json.Get("stringify")); !ok {
-		return errors.New("JSON.stringify is not callable")
-	}
+	iso.jsonParse = parse
 	iso.errorCtor = rt.Get("Error").ToObject(rt)
-
-	if err := harden(rt); err != nil {
+	if err := iso.harden(); err != nil {
 		return fmt.Errorf("harden runtime: %w", err)
 	}
 	iso.installGlobals()
+	return nil
+}
 
-	v, err := rt.RunProgram(iso.program.prog)
+// load runs the program's top level: for legacy code, the expression that
+// makes the body function. It runs inside the first invocation's slice, so
+// top-level code is under that invocation's limits.
+func (iso *isolate) load() error {
+	v, err := iso.rt.RunProgram(iso.program.prog)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", iso.program.name, err)
+		return err
 	}
 	if iso.program.legacy {
+		var ok bool
 		if iso.body, ok = goja.AssertFunction(v); !ok {
 			return errors.New("legacy program did not evaluate to a function")
 		}
@@ -109,28 +91,14 @@ func (iso *isolate) setup() error {
 	return nil
 }
 
-// harden removes the ways to compile code at run time: eval and every
-// route to the Function constructors (including through prototypes).
-func harden(rt *goja.Runtime) error {
-	_, err := rt.RunString(`(function () {
-  'use strict';
-  var thrower = function () { throw new EvalError('code generation from strings is disabled'); };
-  var protos = [
-    Object.getPrototypeOf(function () {}),
-    Object.getPrototypeOf(async function () {}),
-    Object.getPrototypeOf(function* () {}),
-  ];
-  for (var i = 0; i < protos.length; i++) {
-    Object.defineProperty(protos[i], 'constructor', { value: thrower, writable: false, configurable: false });
-  }
-  Object.defineProperty(globalThis, 'Function', { value: thrower, writable: false, configurable: false });
-  delete globalThis.eval;
-})()`)
-	return err
+// drop releases the runtime; the isolate is rebuilt on its next run.
+func (iso *isolate) drop() {
+	iso.rt, iso.body, iso.jsonParse, iso.jsonStringify, iso.errorCtor = nil, nil, nil, nil, nil
+	iso.hostFns, iso.joining = nil, nil
 }
 
 // installGlobals sets require, console and global. They read iso.run, so
-// they act for whichever invocation is current on the owner goroutine.
+// they act for whichever invocation is current.
 func (iso *isolate) installGlobals() {
 	rt := iso.rt
 	_ = rt.Set("global", rt.GlobalObject())
@@ -140,33 +108,79 @@ func (iso *isolate) installGlobals() {
 		{"log", "info", ""}, {"info", "info", ""}, {"warn", "warn", "[WARN] "}, {"error", "error", "[ERROR] "},
 	} {
 		_ = console.Set(lvl.name, func(call goja.FunctionCall) goja.Value {
-			iso.console(lvl.level, lvl.prefix, call.Arguments)
+			iso.logConsole(lvl.level, lvl.prefix, call.Arguments)
 			return goja.Undefined()
 		})
 	}
 	_ = rt.Set("console", console)
 }
 
-// console records one console call in the run's log, bounded by MaxConsole.
-func (iso *isolate) console(level, prefix string, args []goja.Value) {
+// Console output is kept per invocation (Limits.MaxConsole) and rate-limited
+// per isolate across invocations, so a flood of short runs cannot fill the
+// extension's log either. Lines over either limit are counted, not kept.
+const (
+	consoleBurst  = 200 // lines
+	consolePerSec = 20  // lines per second, sustained
+	maxConsoleLen = 2000
+)
+
+// tokenBucket is a plain token bucket; the zero value starts full.
+type tokenBucket struct {
+	started bool
+	tokens  float64
+	last    time.Time
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if !b.started {
+		b.started, b.tokens, b.last = true, consoleBurst, now
+	}
+	b.tokens = min(consoleBurst, b.tokens+now.Sub(b.last).Seconds()*consolePerSec)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// logConsole records one console call in the run's result.
+func (iso *isolate) logConsole(level, prefix string, args []goja.Value) {
 	r := iso.run
 	if r == nil {
 		return
 	}
-	if len(r.result.Console) >= r.inv.limits.MaxConsole {
+	if len(r.result.Console) >= r.inv.limits.MaxConsole || !iso.console.take(time.Now()) {
 		r.result.ConsoleDropped++
 		return
 	}
-	parts := make([]string, len(args))
+	var b strings.Builder
+	b.WriteString(prefix)
 	for i, a := range args {
-		parts[i] = a.String()
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(a.String())
+		if b.Len() > maxConsoleLen {
+			break
+		}
 	}
-	text := prefix + strings.Join(parts, " ")
-	const maxLine = 2000
-	if len(text) > maxLine {
-		text = text[:maxLine] + "…"
+	text := b.String()
+	if len(text) > maxConsoleLen {
+		text = truncateUTF8(text, maxConsoleLen) + "…"
 	}
 	r.result.Console = append(r.result.Console, ConsoleLine{Level: level, Text: text})
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // newError builds a JS Error carrying a code, with the captured constructor.
@@ -184,75 +198,175 @@ func (iso *isolate) throw(code, msg string) {
 	panic(iso.newError(code, msg))
 }
 
-func (iso *isolate) loop() {
-	for {
-		select {
-		case inv := <-iso.mailbox:
-			res := iso.invoke(inv)
-			if res.Failure != nil && (res.Failure.Kind == FailTimeout || res.Failure.Kind == FailStack) {
-				// A goja runtime interrupted inside an async function never
-				// runs promise continuations again (measured), and one that
-				// overflowed may be mid-way through anything: start afresh.
-				// State that must survive lives in storage, not in the runtime.
-				if err := iso.setup(); err != nil {
-					res.Failure.Message += "; the isolate could not be rebuilt: " + err.Error()
-					inv.done <- res
-					iso.stop()
-					continue
-				}
-			}
-			inv.done <- res
-		case <-iso.quit:
-			// stop has shut enqueue, so the mailbox can only shrink now.
-			for {
-				select {
-				case inv := <-iso.mailbox:
-					inv.done <- Result{Failure: &Failure{Kind: FailRejected, Message: "the extension was reloaded or removed before this event ran"}}
-				default:
-					return
-				}
+// require resolves a module name for the current run (SKYEXT.md part B
+// 2.7): provided modules are built from the event's plain data plus their
+// host functions and cached per run; withheld ones throw MISSING_SCOPES.
+// Nothing else resolves: no filesystem, no environment.
+func (iso *isolate) require(call goja.FunctionCall) goja.Value {
+	r := iso.run
+	name := call.Argument(0).String()
+	if r == nil {
+		iso.throw(CodeUnknownModule, "require() is only available while the extension runs")
+	}
+	if v, ok := r.modules[name]; ok {
+		return v
+	}
+	ev := r.inv.event
+	if data, ok := ev.Modules[name]; ok {
+		v := iso.parseTrusted(data)
+		if v == nil {
+			iso.throw(CodeInternal, "module "+name+" could not be prepared")
+		}
+		if obj, ok := v.(*goja.Object); ok {
+			for _, api := range moduleAPIs(name) {
+				_ = obj.Set(strings.TrimPrefix(api.Name, name+"."), iso.hostFunc(api))
 			}
 		}
+		if r.modules == nil {
+			r.modules = map[string]goja.Value{}
+		}
+		r.modules[name] = v
+		return v
 	}
+	if scope, ok := ev.Denied[name]; ok {
+		iso.throw(CodeMissingScopes, fmt.Sprintf("MISSING_SCOPES: the extension did not register the %s scope needed for module %s", scope, name))
+	}
+	if slices.Contains(LegacyModules, name) {
+		iso.throw(CodeUnknownModule, fmt.Sprintf("%s is not a valid SkynetScript module for this trigger", name))
+	}
+	iso.throw(CodeUnknownModule, "Unknown module: "+name)
+	return nil
 }
 
-type enqueueResult int
-
-const (
-	enqueued enqueueResult = iota
-	mailboxFull
-	isolateStopped
-)
-
-// enqueue offers inv to the mailbox; a full mailbox is an explicit refusal.
-func (iso *isolate) enqueue(inv *invocation) enqueueResult {
-	iso.stateMu.Lock()
-	defer iso.stateMu.Unlock()
-	if iso.stopped {
-		return isolateStopped
+// parseTrusted makes a JS value of JSON from the trusted side (module
+// data, host call results), with the same nesting bound extension code
+// gets: a result can carry outside data (an HTTP body). It returns nil
+// when the data is malformed or too deep.
+func (iso *isolate) parseTrusted(data []byte) goja.Value {
+	if len(data) == 0 {
+		return goja.Undefined()
 	}
-	select {
-	case iso.mailbox <- inv:
-		return enqueued
-	default:
-		return mailboxFull
+	v, err := jsonValue(iso.rt, data, DefaultLimits.MaxNesting)
+	if err != nil {
+		return nil
 	}
+	return v
 }
 
-// isStopped reports whether stop was called (by the owner or an eviction).
-func (iso *isolate) isStopped() bool {
-	iso.stateMu.Lock()
-	defer iso.stateMu.Unlock()
-	return iso.stopped
+// hostFunc returns the JS function for one API, made once per runtime: it
+// serialises the arguments, queues a request to the trusted side and
+// returns a promise. The parent decides; this side only carries.
+func (iso *isolate) hostFunc(api API) goja.Value {
+	if fn, ok := iso.hostFns[api.Name]; ok {
+		return fn
+	}
+	fn := iso.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+		r := iso.run
+		if r == nil {
+			iso.throw(CodeInvalidArgument, api.Name+" can only be called while the extension is running")
+		}
+		promise, resolve, reject := iso.rt.NewPromise()
+		refuse := func(code, msg string) goja.Value {
+			_ = reject(iso.newError(code, msg))
+			r.result.Calls = append(r.result.Calls, CallRecord{API: api.Name, Scope: api.Scope, Outcome: code})
+			return iso.rt.ToValue(promise)
+		}
+		payload, ok := primitiveArgs(call.Arguments)
+		if !ok {
+			var args goja.Value
+			if ex := iso.rt.Try(func() {
+				args = iso.stringify(iso.rt.NewArray(toAny(call.Arguments)...), nil, nil)
+			}); ex != nil || args == nil || goja.IsUndefined(args) {
+				return refuse(CodeInvalidArgument, api.Name+": arguments must be plain JSON data")
+			}
+			payload = args.String()
+		}
+		if len(payload) > r.inv.limits.MaxArgBytes {
+			return refuse(CodeInvalidArgument, fmt.Sprintf("%s: the arguments are %d bytes of JSON; the limit is %d", api.Name, len(payload), r.inv.limits.MaxArgBytes))
+		}
+		if len(r.calls) >= r.inv.limits.MaxInFlight {
+			return refuse(CodeBudgetExceeded, fmt.Sprintf("more than %d host calls are waiting at once", r.inv.limits.MaxInFlight))
+		}
+		r.seq++
+		r.calls = append(r.calls, pendingCall{seq: r.seq, api: api.Name, args: []byte(payload), resolve: resolve, reject: reject})
+		return iso.rt.ToValue(promise)
+	})
+	if iso.hostFns == nil {
+		iso.hostFns = map[string]goja.Value{}
+	}
+	iso.hostFns[api.Name] = fn
+	return fn
 }
 
-// stop ends the actor after its current invocation; queued ones are
-// answered with a FailRejected result.
-func (iso *isolate) stop() {
-	iso.stateMu.Lock()
-	defer iso.stateMu.Unlock()
-	if !iso.stopped {
-		iso.stopped = true
-		close(iso.quit)
+// primitiveArgs encodes arguments that are all strings, numbers, booleans,
+// null or undefined as a JSON array, exactly as JSON.stringify would, without
+// building a JS array: the common case (reply('text')). It reports false
+// for anything else, which takes the hardened JSON.stringify.
+func primitiveArgs(args []goja.Value) (string, bool) {
+	b := make([]byte, 0, 64)
+	b = append(b, '[')
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch {
+		case a == nil || goja.IsUndefined(a) || goja.IsNull(a):
+			b = append(b, "null"...)
+		case goja.IsString(a):
+			s := a.String()
+			if strings.ContainsRune(s, utf8.RuneError) {
+				return "", false // maybe a lone surrogate: JSON.stringify escapes those
+			}
+			b = appendJSONString(b, s)
+		case goja.IsNumber(a):
+			if f := a.ToFloat(); math.IsNaN(f) || math.IsInf(f, 0) {
+				b = append(b, "null"...)
+			} else {
+				b = append(b, a.String()...) // JS number formatting
+			}
+		default:
+			if v, ok := a.Export().(bool); ok {
+				b = strconv.AppendBool(b, v)
+				continue
+			}
+			return "", false
+		}
 	}
+	return string(append(b, ']')), true
+}
+
+// appendJSONString quotes s as JSON.stringify does (valid UTF-8 input).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c >= 0x20:
+			b = append(b, c)
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		}
+	}
+	return append(b, '"')
+}
+
+func toAny(vals []goja.Value) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return out
 }

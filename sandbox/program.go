@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"strings"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -13,15 +15,35 @@ import (
 type Program struct {
 	name   string
 	legacy bool
+	code   string   // the source as given; workers compile it themselves
+	sum    [32]byte // sha256 of legacy flag, name and code: the worker cache key
 	prog   *goja.Program
+	// mentions records builtins the code names, whose hardening costs
+	// enough memory to be done only for code that uses them.
+	mentions uint8
+}
+
+const (
+	mentionsReflect uint8 = 1 << iota
+	mentionsRegexp
+)
+
+// mentionsOf reads which costly builtins code may use by name: Reflect, and
+// regular expressions (literals, the constructor, or the string methods
+// that build one from a string).
+func mentionsOf(code string, sh sourceShape) uint8 {
+	var m uint8
+	if strings.Contains(code, "Reflect") {
+		m |= mentionsReflect
+	}
+	if sh.regexps > 0 || strings.Contains(code, "RegExp") || strings.Contains(code, "match") || strings.Contains(code, "search") {
+		m |= mentionsRegexp
+	}
+	return m
 }
 
 // Legacy reports whether the program is a legacy (part B) function body.
 func (p *Program) Legacy() bool { return p.legacy }
-
-// maxSourceNesting bounds bracket nesting in source before it reaches
-// goja's recursive-descent parser, whose native recursion cannot be caught.
-const maxSourceNesting = 256
 
 // Compile compiles an extension's code. Legacy code is the body of one async
 // function (top-level await and return allowed, SKYEXT.md part B 1.1); it is
@@ -29,8 +51,9 @@ const maxSourceNesting = 256
 // that one function, so unbalanced braces cannot escape the wrapper.
 // name appears in stack traces.
 func Compile(name, code string, legacy bool) (*Program, error) {
-	if depth := bracketDepth(code); depth > maxSourceNesting {
-		return nil, fmt.Errorf("source nests brackets %d deep; the limit is %d", depth, maxSourceNesting)
+	shape, err := checkSource(code)
+	if err != nil {
+		return nil, err
 	}
 	src := code
 	if legacy {
@@ -48,7 +71,24 @@ func Compile(name, code string, legacy bool) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return &Program{name: name, legacy: legacy, prog: prog}, nil
+	return &Program{name: name, legacy: legacy, code: code, sum: programSum(name, code, legacy), prog: prog, mentions: mentionsOf(code, shape)}, nil
+}
+
+// programSum identifies a compiled program: the same code under another
+// name or style compiles differently.
+func programSum(name, code string, legacy bool) [32]byte {
+	h := sha256.New()
+	kind := "handler\x00"
+	if legacy {
+		kind = "legacy\x00"
+	}
+	h.Write([]byte(kind))
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write([]byte(code))
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // isSingleFunction reports whether the program is exactly one expression
@@ -63,22 +103,4 @@ func isSingleFunction(tree *ast.Program) bool {
 	}
 	_, ok = stmt.Expression.(*ast.FunctionLiteral)
 	return ok
-}
-
-// bracketDepth returns the deepest nesting of (, [ and { in code. It does
-// not skip strings or comments, so it over-counts; the limit is generous.
-func bracketDepth(code string) int {
-	depth, deepest := 0, 0
-	for i := 0; i < len(code); i++ {
-		switch code[i] {
-		case '(', '[', '{':
-			depth++
-			deepest = max(deepest, depth)
-		case ')', ']', '}':
-			if depth > 0 {
-				depth--
-			}
-		}
-	}
-	return deepest
 }

@@ -329,3 +329,18 @@ func TestEveryAPIRefusesWithoutItsScope(t *testing.T) {
 		})
 	}
 }
+
+// The deadline covers time spent waiting for the trusted side: a run whose
+// host call is still being performed ends at its deadline, and the late
+// answer runs nothing.
+func TestDeadlineCoversWaitingForTheHost(t *testing.T) {
+	t.Parallel()
+	acts := &recordingActions{block: make(chan struct{}), entered: make(chan struct{}, 1)}
+	s := NewSupervisor(acts, nil)
+	defer s.Close()
+	res := deliver(t, s, "await require('message').reply('x');\nwhile (true) {}", []string{"messages_write"}, Limits{Timeout: 100 * time.Millisecond})
+	close(acts.block)
+	if res.Failure == nil || res.Failure.Kind != FailTimeout || !strings.Contains(res.Failure.Message, "waiting for message.reply") {
+		t.Fatalf("got %+v, want a timeout while waiting for message.reply", res.Failure)
+	}
+}

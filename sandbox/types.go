@@ -1,8 +1,25 @@
 // Package sandbox runs untrusted extension JavaScript in goja isolates, one
 // per (guild, extension), and is the trust boundary: every host call from JS
-// arrives at the parent side as a request frame that is checked (is the
-// isolate hosted, is the scope granted, is budget left) before the injected
-// Actions perform it.
+// arrives at the parent as a request that is checked (is the invocation
+// hosted by the worker asking, is the scope granted, is budget left) before
+// the injected Actions perform it.
+//
+// Isolates live in sandbox worker processes (NewWorkerSupervisor): the
+// skybot binary re-executed with WorkerArg, WorkerMain on the other end of
+// a pipe. A worker has a clean environment, no database, an OS data limit
+// and a Go memory limit; one executor in it runs one JS slice at a time,
+// which makes the per-invocation allocation meter exact. The Supervisor
+// kills (SIGKILL) and replaces a worker that dies or stays in native code
+// past an invocation's deadline; what was in flight on it ends with a
+// canonical failure, or runs again if it had not acted yet. NewSupervisor
+// runs the same executor in process, for tests.
+//
+// Limits (Limits, Options): wall clock over the whole promise chain,
+// allocation per invocation, JS stack depth, native nesting (JSON, join,
+// source), host calls and their size, in-flight calls, mailbox, console;
+// builtins that could allocate or loop without bound in one call are
+// wrapped (harden.go). Every limit hit is a Failure of a canonical kind,
+// with the JS stack where there is one, counted in Stats.
 //
 // The package never imports discordgo or the store: what an extension may
 // see arrives as plain JSON in an Event, and what it may do leaves as a Call.
@@ -31,6 +48,16 @@ type Limits struct {
 	MaxConsole   int           // console lines kept per invocation; the rest are counted
 	MailboxSize  int           // queued invocations per isolate before rejection
 	MaxReplyLen  int           // characters in one message payload's content
+	// MaxAlloc is the bytes one invocation may allocate (the allocation
+	// meter, not the live heap). Single builtin calls are also refused
+	// when they would build a string over MaxAlloc/4 characters or an
+	// array or argument list over MaxAlloc/32 elements.
+	MaxAlloc int64
+	// MaxNesting bounds what the engine would walk with native (Go)
+	// recursion: JSON.parse input, JSON.stringify values, nested join.
+	MaxNesting int
+	// MaxArgBytes bounds the JSON of one host call's arguments.
+	MaxArgBytes int
 }
 
 // DefaultLimits are the limits when config sets none.
@@ -42,6 +69,9 @@ var DefaultLimits = Limits{
 	MaxConsole:   50,
 	MailboxSize:  64,
 	MaxReplyLen:  2000,
+	MaxAlloc:     128 << 20,
+	MaxNesting:   256,
+	MaxArgBytes:  256 << 10,
 }
 
 // withDefaults fills zero fields from DefaultLimits.
@@ -68,8 +98,22 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxReplyLen > 0 {
 		d.MaxReplyLen = l.MaxReplyLen
 	}
+	if l.MaxAlloc > 0 {
+		d.MaxAlloc = l.MaxAlloc
+	}
+	if l.MaxNesting > 0 {
+		d.MaxNesting = l.MaxNesting
+	}
+	if l.MaxArgBytes > 0 {
+		d.MaxArgBytes = l.MaxArgBytes
+	}
 	return d
 }
+
+// maxString is the longest string (in UTF-16 units) one builtin call may
+// build; maxElems the longest array or argument list it may walk or build.
+func (l Limits) maxString() int64 { return l.MaxAlloc / 4 }
+func (l Limits) maxElems() int64  { return l.MaxAlloc / 32 }
 
 // Spec describes the isolate an invocation runs in: which code, with which
 // granted scopes and limits. The parent keeps it; the isolate never decides
@@ -122,12 +166,19 @@ func Errorf(code, format string, args ...any) *CodeError {
 
 // Failure kinds: why an invocation ended badly.
 const (
-	FailError    = "error"    // the code threw or its promise rejected
-	FailTimeout  = "timeout"  // the wall-clock limit was hit
-	FailStack    = "stack"    // the call-stack limit was hit
-	FailBudget   = "budget"   // too many host calls or too many in flight
-	FailCompile  = "compile"  // the code does not compile
+	FailError   = "error"   // the code threw or its promise rejected
+	FailTimeout = "timeout" // the wall-clock limit was hit (also: stuck in native code past it)
+	FailStack   = "stack"   // the call-stack limit or a native nesting limit was hit
+	FailMemory  = "memory"  // the allocation limit was hit, or the worker ran out of memory running it
+	FailBudget  = "budget"  // too many host calls or too many in flight
+	FailCompile = "compile" // the code does not compile
+	// FailCrash: the sandbox worker died while this invocation was the one
+	// executing, for a reason the other kinds do not name.
+	FailCrash    = "crash"
 	FailRejected = "rejected" // the isolate's mailbox was full; the event was not run
+	// FailWorker: the sandbox worker was replaced because of another
+	// invocation while this one was in flight; not this extension's fault.
+	FailWorker   = "worker"
 	FailInternal = "internal" // skybot's own fault
 )
 
@@ -139,6 +190,17 @@ type Failure struct {
 }
 
 func (f *Failure) Error() string { return f.Kind + ": " + f.Message }
+
+// Attributable reports whether the failure was caused by the extension's
+// own code (what a suspension policy should count): it is false for a full
+// mailbox, a worker replaced because of someone else, and skybot's faults.
+func (f *Failure) Attributable() bool {
+	switch f.Kind {
+	case FailRejected, FailWorker, FailInternal:
+		return false
+	}
+	return true
+}
 
 // CallRecord is one host call an invocation made, as the parent saw it.
 type CallRecord struct {

@@ -1,0 +1,84 @@
+package sandbox
+
+import (
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// statusPage is one page of memory shared by a worker and its parent
+// (mapped from an unlinked file the parent passes as fd 3). The worker
+// writes; the parent only reads, and never trusts it for more than whom
+// to blame and when to give up on the worker:
+//
+//	the invocation executing JS right now and its deadline (a seqlock
+//	makes the pair consistent), so when the worker dies or overruns, the
+//	parent knows exactly which invocation was running;
+//	a heartbeat, the live isolates and the live heap, every ~100 ms.
+type statusPage struct {
+	mem []byte
+}
+
+const (
+	pageSize      = 4096
+	pageSeq       = 0
+	pageHolder    = 8
+	pageDeadline  = 16
+	pageHeartbeat = 24
+	pageLive      = 32
+	pageHeap      = 40
+)
+
+func (p *statusPage) word(off int) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Pointer(&p.mem[off]))
+}
+
+// enter publishes that inv is executing with the given deadline.
+func (p *statusPage) enter(inv uint64, deadline time.Time) {
+	seq := p.word(pageSeq)
+	seq.Add(1) // odd: writing
+	p.word(pageHolder).Store(inv)
+	p.word(pageDeadline).Store(uint64(deadline.UnixNano()))
+	seq.Add(1)
+}
+
+// leave publishes that no JS is executing.
+func (p *statusPage) leave() {
+	seq := p.word(pageSeq)
+	seq.Add(1)
+	p.word(pageHolder).Store(0)
+	p.word(pageDeadline).Store(0)
+	seq.Add(1)
+}
+
+// holder reads the executing invocation (0 for none) and its deadline.
+func (p *statusPage) holder() (uint64, time.Time) {
+	seq := p.word(pageSeq)
+	for range 1000 {
+		s := seq.Load()
+		if s&1 != 0 {
+			continue
+		}
+		inv, dl := p.word(pageHolder).Load(), p.word(pageDeadline).Load()
+		if seq.Load() == s {
+			return inv, time.Unix(0, int64(dl))
+		}
+	}
+	return 0, time.Time{} // a writer that never finishes is caught by the heartbeat
+}
+
+// beat publishes liveness and the worker's occupancy.
+func (p *statusPage) beat(now time.Time, live int64, heap uint64) {
+	p.word(pageLive).Store(uint64(max(live, 0)))
+	p.word(pageHeap).Store(heap)
+	p.word(pageHeartbeat).Store(uint64(now.UnixNano()))
+}
+
+func (p *statusPage) lastBeat() time.Time {
+	return time.Unix(0, int64(p.word(pageHeartbeat).Load()))
+}
+
+func (p *statusPage) live() int    { return int(p.word(pageLive).Load()) }
+func (p *statusPage) heap() uint64 { return p.word(pageHeap).Load() }
+
+var _ execSlot = (*statusPage)(nil)

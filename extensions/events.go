@@ -86,22 +86,11 @@ func (f *failures) reset(key string) {
 	delete(f.recent, key)
 }
 
-// countsAgainst reports whether a failure kind is the extension's own
-// doing, and so counts toward suspension. A refusal because its mailbox
-// was full or skybot's own fault does not.
-func countsAgainst(kind string) bool {
-	switch kind {
-	case sandbox.FailRejected, sandbox.FailInternal:
-		return false
-	}
-	return true
-}
-
 // noteFailure emits the error event and suspends the install when it has
 // failed too often.
 func (m *Manager) noteFailure(ctx context.Context, in store.Install, f *sandbox.Failure) {
 	m.emit(LifecycleEvent{Kind: EventError, Guild: in.GuildID, Extension: in.Name, Version: in.Version, Detail: f.Kind + ": " + f.Message})
-	if !countsAgainst(f.Kind) {
+	if !f.Attributable() {
 		return
 	}
 	limit, window := m.opts.SuspendAfter, m.opts.SuspendWindow

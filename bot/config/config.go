@@ -76,9 +76,8 @@ type Sandbox struct {
 	MaxCallStack int `toml:"max_call_stack"`
 	// MaxHostCalls is how many host API calls one invocation may make.
 	MaxHostCalls int `toml:"max_host_calls"`
-	// MemoryLimitMB is the memory limit of a sandbox worker process. It
-	// takes effect with worker processes; until then the sandbox runs in
-	// skybot's own process and goja cannot cap memory.
+	// MemoryLimitMB is what one run may allocate (the sandbox's
+	// allocation meter stops it past this).
 	MemoryLimitMB int `toml:"memory_limit_mb"`
 }
 

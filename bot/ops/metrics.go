@@ -28,18 +28,13 @@ const (
 	otherLabel = "other"
 )
 
-// failMemory is sandbox.FailMemory (the allocation limit, or a worker out
-// of memory). It is spelled out so that this package also builds against
-// the sandbox before worker processes; use the constant once they land.
-const failMemory = "memory"
-
 // limitKinds are the failure kinds that mean a limit stopped the run; each
 // is counted as a limit hit under its own name.
 var limitKinds = map[string]bool{
 	sandbox.FailTimeout:  true,
 	sandbox.FailStack:    true,
 	sandbox.FailBudget:   true,
-	failMemory:           true,
+	sandbox.FailMemory:   true,
 	sandbox.FailRejected: true, // the isolate's mailbox was full
 }
 

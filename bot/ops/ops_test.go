@@ -171,7 +171,7 @@ var runs = []extensions.Run{
 		Failure: &sandbox.Failure{Kind: sandbox.FailCompile, Message: "SyntaxError: Unexpected token"},
 	}},
 	{GuildID: "833333333333333333", Extension: "hog", Version: "1.0.0", Trigger: "command", Result: sandbox.Result{
-		Failure:  &sandbox.Failure{Kind: failMemory, Message: "the run allocated more than 128 MiB"},
+		Failure:  &sandbox.Failure{Kind: sandbox.FailMemory, Message: "the run allocated more than 128 MiB"},
 		Duration: 900 * time.Millisecond,
 	}},
 	// What a compromised worker might claim: made-up API and outcome names

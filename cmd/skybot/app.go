@@ -48,10 +48,17 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Timeout:      cfg.Sandbox.Timeout.Duration,
 		MaxCallStack: cfg.Sandbox.MaxCallStack,
 		MaxHostCalls: cfg.Sandbox.MaxHostCalls,
+		MaxAlloc:     int64(cfg.Sandbox.MemoryLimitMB) << 20,
 	}
 	exec := bot.NewExecutor(session, st, log)
+	// Extension code runs in worker processes: the skybot binary itself,
+	// re-executed (main checks sandbox.WorkerArg first).
+	sup, err := sandbox.NewWorkerSupervisor(exec, log, sandbox.Options{})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start sandbox workers: %w", err)
+	}
 	logChannel := bot.NewLogChannel(session, st, log)
-	sup := sandbox.NewSupervisor(exec, log)
 	mgr := extensions.NewManager(st, sup, extensions.Options{
 		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
 		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,

@@ -4,6 +4,7 @@
 //	skybot demo [--data DIR]          an emulated guild, no token, no network
 //	skybot run --config config.toml   real Discord; token from SKYBOT_TOKEN
 //	skybot repair --config FILE [--dry-run]
+//	skybot bench [--events N]
 //	skybot version
 package main
 
@@ -26,7 +27,21 @@ import (
 	"github.com/skyext/skybot/bot/ops"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
 )
+
+// benchCmd measures the sandbox through real worker processes and prints a
+// table (BENCHMARKS.md explains it).
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	events := fs.Int("events", 0, "events per dispatch measurement (default 200000)")
+	guilds := fs.Int("guilds", 0, "guilds in the many-guilds measurement (default 20000)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return sandbox.Bench(stdout, sandbox.BenchOptions{Events: *events, Guilds: *guilds})
+}
 
 const usage = `skybot — a marketplace of sandboxed JavaScript extensions for Discord guilds.
 
@@ -35,10 +50,15 @@ Usage:
   skybot run --config config.toml   connect to Discord (the token comes from SKYBOT_TOKEN)
   skybot repair --config FILE [--dry-run]
                                     check the database; fix dangling installs, orphans, tampered code
+  skybot bench [--events N]         measure the sandbox: isolates, cold start, dispatch (events/s)
   skybot version                    print skybot's version and extension engine version
 `
 
 func main() {
+	// The same binary is re-executed as a sandbox worker process.
+	if len(os.Args) > 1 && os.Args[1] == sandbox.WorkerArg {
+		os.Exit(sandbox.WorkerMain())
+	}
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
@@ -59,6 +79,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = runCmd(ctx, args[1:], stderr, getenv)
 	case "repair":
 		err = repairCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "skybot %s (extension engine %s)\n", version, extensions.EngineVersion)
 	case "-h", "--help", "help":

@@ -7,7 +7,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/skyext/skybot/sandbox"
 )
+
+// TestMain lets this test binary serve as a sandbox worker process: the
+// app under test re-executes its own binary, as skybot does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.WorkerArg {
+		os.Exit(sandbox.WorkerMain())
+	}
+	os.Exit(m.Run())
+}
 
 func TestRunRefusesBadStarts(t *testing.T) {
 	t.Parallel()

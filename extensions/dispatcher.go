@@ -77,7 +77,9 @@ func NewDispatcher(m *Manager, observe func(Run)) *Dispatcher {
 // guildView is what routing needs of one guild, cached until an install
 // changes.
 type guildView struct {
+	built    time.Time
 	prefix   string
+	limits   sandbox.Limits // from the guild's tier
 	installs []activeInstall
 }
 
@@ -100,7 +102,9 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	m.mu.Lock()
 	v, ok := m.guilds[guild]
 	m.mu.Unlock()
-	if ok {
+	// Changes made here invalidate at once; the TTL picks up what changes
+	// elsewhere (an operator's tier change, a repair).
+	if ok && m.now().Sub(v.built) < viewTTL {
 		return v, nil
 	}
 	g, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix)
@@ -111,7 +115,7 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	if err != nil {
 		return nil, fmt.Errorf("installs of %s: %w", guild, err)
 	}
-	v = &guildView{prefix: g.Prefix}
+	v = &guildView{built: m.now(), prefix: g.Prefix, limits: m.tier(g.Tier).Limits}
 	for _, in := range ins {
 		if !in.Enabled {
 			continue
@@ -132,6 +136,9 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	m.mu.Unlock()
 	return v, nil
 }
+
+// viewTTL is how long a guild's routing view is trusted.
+const viewTTL = 30 * time.Second
 
 // OnMessage runs every extension of the message's guild whose trigger
 // matches it, in install order. Bots' messages, skybot's own included,
@@ -155,13 +162,13 @@ func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
 		default:
 			continue
 		}
-		d.run(ctx, ai, ev, Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID})
+		d.run(ctx, ai, view.limits, ev, Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID})
 	}
 	return nil
 }
 
 // run delivers one event and records its outcome in the extension's log.
-func (d *Dispatcher) run(ctx context.Context, ai activeInstall, ev sandbox.Event, origin Origin) {
+func (d *Dispatcher) run(ctx context.Context, ai activeInstall, limits sandbox.Limits, ev sandbox.Event, origin Origin) {
 	in := ai.install
 	origin.ExtensionID, origin.VersionID = in.ExtensionID, in.VersionID
 	origin.Extension, origin.Version = in.Name, in.Version
@@ -172,9 +179,9 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, ev sandbox.Event
 	} else {
 		granted := sandbox.NewScopeSet(in.GrantedScopes...)
 		withholdModules(&ev, granted)
-		limits := d.m.opts.Limits
-		if ai.manifest.TimeoutMS > 0 {
-			limits.Timeout = time.Duration(ai.manifest.TimeoutMS) * time.Millisecond
+		// A version's own timeout may shorten the tier's, never lengthen it.
+		if t := time.Duration(ai.manifest.TimeoutMS) * time.Millisecond; t > 0 && (limits.Timeout == 0 || t < limits.Timeout) {
+			limits.Timeout = t
 		}
 		var err error
 		res, err = d.m.runner.Deliver(ctx, sandbox.Delivery{

@@ -167,6 +167,9 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	if err := m.checkRequires(ctx, guild, man); err != nil {
 		return nil, err
 	}
+	if err := m.checkQuota(ctx, guild); err != nil {
+		return nil, err
+	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
 		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
 	m.plans.put(p)
@@ -343,8 +346,8 @@ func (m *Manager) applyInstall(ctx context.Context, p *Plan, actor store.UserID)
 	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
 		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
 	}
-	if _, err := m.store.EnsureGuild(ctx, p.Guild, m.opts.DefaultPrefix); err != nil {
-		return store.Version{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
+	if err := m.checkQuota(ctx, p.Guild); err != nil {
+		return store.Version{}, err
 	}
 	nv, err := m.newLocalVersion(p, actor)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
 	"github.com/skyext/skybot/store"
 )
 
@@ -312,5 +313,33 @@ func TestRequiresMustBeInstalled(t *testing.T) {
 	}
 	if _, err := f.m.Uninstall(context.Background(), "g1", "admin", "greetings-lib", false); err != nil {
 		t.Fatalf("uninstall a dependency nothing needs any more: %v", err)
+	}
+}
+
+func TestTierLimitsAndQuota(t *testing.T) {
+	t.Parallel()
+	tiers := map[string]TierLimits{
+		"free": {Limits: sandbox.Limits{Timeout: 150 * time.Millisecond}, MaxInstalls: 1},
+		"gold": {Limits: sandbox.Limits{Timeout: 2 * time.Second}, MaxInstalls: 5},
+	}
+	f := newFixture(t, Options{Tiers: func(name string) TierLimits { return tiers[name] }})
+	spin := strings.Replace(helloExt, "const message = require('message');", "const message = require('message');\nif (message.content === '!hello spin') { for (;;) {} }", 1)
+	if _, err := f.install(t, "g1", "hello.skyext", spin); err != nil {
+		t.Fatal(err)
+	}
+	second := strings.NewReplacer("@name         hello", "@name         other", "@key          hello", "@key          other").Replace(helloExt)
+	if _, err := f.install(t, "g1", "other.skyext", second); !skyerr.Is(err, skyerr.InvalidState) || !strings.Contains(err.Error(), "the most its tier (free) allows") {
+		t.Fatalf("install past the free quota: %v", err)
+	}
+	f.say(t, "g1", "!hello spin")
+	logs, _ := f.m.Logs(context.Background(), "g1", "hello", 1)
+	if len(logs) != 1 || !strings.Contains(logs[0].Message, "longer than 150ms") {
+		t.Fatalf("the free tier's timeout did not apply: %+v", logs)
+	}
+	if err := f.store.SetGuildTier(context.Background(), "g1", "gold"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.install(t, "g1", "other.skyext", second); err != nil {
+		t.Fatalf("install within the gold quota: %v", err)
 	}
 }

@@ -28,7 +28,10 @@ type Runner interface {
 type Options struct {
 	MaxAttachmentBytes int64          // largest attachment read at all; default 1 MiB
 	MaxSourceBytes     int64          // largest .skyext source; default 256 KiB
-	Limits             sandbox.Limits // per-invocation limits
+	Limits             sandbox.Limits // per-invocation limits when Tiers is nil
+	// Tiers maps a guild's tier name to its limits; nil gives every guild
+	// Limits and no install quota.
+	Tiers func(tier string) TierLimits
 	// DefaultPrefix is the command prefix of a guild that has not chosen
 	// one; "" means "!".
 	DefaultPrefix string
@@ -91,6 +94,40 @@ func NewManager(st *store.Store, runner Runner, opts Options) *Manager {
 		programs: map[store.VersionID]*sandbox.Program{},
 		guilds:   map[store.GuildID]*guildView{},
 	}
+}
+
+// TierLimits are what a guild's tier allows.
+type TierLimits struct {
+	Limits      sandbox.Limits
+	MaxInstalls int // 0: no limit
+}
+
+// tier returns the limits of a tier name.
+func (m *Manager) tier(name string) TierLimits {
+	if m.opts.Tiers == nil {
+		return TierLimits{Limits: m.opts.Limits}
+	}
+	return m.opts.Tiers(name)
+}
+
+// checkQuota refuses an install beyond the guild's tier quota.
+func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID) error {
+	g, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix)
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
+	}
+	limit := m.tier(g.Tier).MaxInstalls
+	if limit == 0 {
+		return nil
+	}
+	ins, err := m.store.Installs(ctx, guild)
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not read the installs of this server.")
+	}
+	if len(ins) >= limit {
+		return skyerr.New(skyerr.InvalidState, "This server has %d extensions installed, the most its tier (%s) allows; uninstall one first.", len(ins), g.Tier)
+	}
+	return nil
 }
 
 // Upload describes an attached file before it is read.

@@ -38,6 +38,8 @@ type Config struct {
 	Extensions Extensions `toml:"extensions"`
 	Log        Log        `toml:"log"`
 	Ops        Ops        `toml:"ops"`
+	// Tiers are the levels of service, by name ([tiers.free], ...).
+	Tiers map[string]Tier `toml:"tiers"`
 }
 
 // Discord is how skybot meets Discord.
@@ -79,6 +81,10 @@ type Sandbox struct {
 	// MemoryLimitMB is what one run may allocate (the sandbox's
 	// allocation meter stops it past this).
 	MemoryLimitMB int `toml:"memory_limit_mb"`
+	// SuspendAfter failures within SuspendWindow suspend an extension in
+	// its guild until an admin enables it again.
+	SuspendAfter  int      `toml:"suspend_after"`
+	SuspendWindow Duration `toml:"suspend_window"`
 }
 
 // Extensions limits what admins may install.
@@ -119,6 +125,8 @@ func Default() Config {
 			MaxCallStack:  512,
 			MaxHostCalls:  50,
 			MemoryLimitMB: 128,
+			SuspendAfter:  5,
+			SuspendWindow: Duration{10 * time.Minute},
 		},
 		Extensions: Extensions{
 			MaxAttachmentBytes:     1 << 20,
@@ -127,7 +135,47 @@ func Default() Config {
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Ops: Ops{Listen: "127.0.0.1:9464"},
+		Tiers: map[string]Tier{
+			DefaultTier: {MaxInstalls: 25},
+			"premium":   {Timeout: Duration{10 * time.Second}, MaxHostCalls: 200, MemoryLimitMB: 256, MaxInstalls: 100},
+		},
 	}
+}
+
+// DefaultTier is the tier every guild starts in; config must define it.
+const DefaultTier = "free"
+
+// Tier is a level of service the operator assigns to guilds with
+// "skybot tier". A zero field takes the [sandbox] value.
+type Tier struct {
+	// Timeout is the wall-clock limit of one run.
+	Timeout Duration `toml:"timeout"`
+	// MaxHostCalls is the host API calls one run may make.
+	MaxHostCalls int `toml:"max_host_calls"`
+	// MemoryLimitMB is what one run may allocate.
+	MemoryLimitMB int `toml:"memory_limit_mb"`
+	// MaxInstalls is how many extensions a guild may install (0: no limit).
+	MaxInstalls int `toml:"max_installs"`
+}
+
+// TierLimits returns tier name with its zero fields filled from [sandbox].
+// An unknown name (a tier removed from config) gives the default tier and
+// false.
+func (c Config) TierLimits(name string) (Tier, bool) {
+	t, ok := c.Tiers[name]
+	if !ok {
+		t = c.Tiers[DefaultTier]
+	}
+	if t.Timeout.Duration == 0 {
+		t.Timeout = c.Sandbox.Timeout
+	}
+	if t.MaxHostCalls == 0 {
+		t.MaxHostCalls = c.Sandbox.MaxHostCalls
+	}
+	if t.MemoryLimitMB == 0 {
+		t.MemoryLimitMB = c.Sandbox.MemoryLimitMB
+	}
+	return t, ok
 }
 
 // Load returns Default() overlaid with the TOML file at path, validated.
@@ -152,6 +200,14 @@ func Load(path string) (Config, error) {
 // validates the result.
 func parse(name string, data []byte) (Config, error) {
 	c := Default()
+	// A file that defines tiers defines all of them: the default tiers are
+	// not merged in (a tier the operator did not write would linger).
+	var probe struct {
+		Tiers map[string]any `toml:"tiers"`
+	}
+	if _, err := toml.Decode(string(data), &probe); err == nil && probe.Tiers != nil {
+		c.Tiers = nil
+	}
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
 		return Config{}, decodeError(name, err)
@@ -280,9 +336,33 @@ func (c Config) Validate() error {
 		return bad("log.format is %q; it must be text or json", c.Log.Format)
 	case c.Ops.Listen != "" && !isListenAddr(c.Ops.Listen):
 		return bad("ops.listen is %q; it must be host:port with a port from 1 to 65535 (e.g. \"127.0.0.1:9464\"), or empty to turn the endpoint off", c.Ops.Listen)
+	case c.Sandbox.SuspendAfter < 1 || c.Sandbox.SuspendAfter > 1000:
+		return bad("sandbox.suspend_after is %d; it must be between 1 and 1000", c.Sandbox.SuspendAfter)
+	case c.Sandbox.SuspendWindow.Duration < time.Second || c.Sandbox.SuspendWindow.Duration > 24*time.Hour:
+		return bad("sandbox.suspend_window is %s; it must be between 1s and 24h", c.Sandbox.SuspendWindow)
+	}
+	if _, ok := c.Tiers[DefaultTier]; !ok {
+		return bad("tiers.%s is missing; every guild starts in that tier", DefaultTier)
+	}
+	for name, t := range c.Tiers {
+		key := "tiers." + name
+		switch {
+		case !tierName.MatchString(name):
+			return bad("tier name %q must be 1-32 characters of a-z, 0-9, - and _", name)
+		case t.Timeout.Duration != 0 && (t.Timeout.Duration < minTimeout || t.Timeout.Duration > maxTimeout):
+			return bad("%s.timeout is %s; it must be between %s and %s", key, t.Timeout, minTimeout, maxTimeout)
+		case t.MaxHostCalls < 0 || t.MaxHostCalls > maxHostCalls:
+			return bad("%s.max_host_calls is %d; it must be between 1 and %d (0 takes sandbox.max_host_calls)", key, t.MaxHostCalls, maxHostCalls)
+		case t.MemoryLimitMB != 0 && (t.MemoryLimitMB < minMemoryLimitMB || t.MemoryLimitMB > maxMemoryLimitMB):
+			return bad("%s.memory_limit_mb is %d; it must be between %d and %d", key, t.MemoryLimitMB, minMemoryLimitMB, maxMemoryLimitMB)
+		case t.MaxInstalls < 0 || t.MaxInstalls > 10000:
+			return bad("%s.max_installs is %d; it must be between 0 (no limit) and 10000", key, t.MaxInstalls)
+		}
 	}
 	return nil
 }
+
+var tierName = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 
 // isListenAddr reports whether addr is host:port with a port from 1 to
 // 65535 and a host that is empty (every interface), an IP address or a

@@ -129,7 +129,7 @@ listen = "[::1]:9100"
 `, func(c *Config) {
 			c.Discord = Discord{CommandGuildID: "811111111111111111"}
 			c.Bot.Prefix = "?"
-			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256}
+			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}}
 			c.Extensions = Extensions{MaxAttachmentBytes: 2 << 20, MaxSourceBytes: 2 << 20}
 			c.Log = Log{Level: "debug", Format: "json"}
 			c.Ops = Ops{Listen: "[::1]:9100"}
@@ -142,7 +142,7 @@ listen = "[::1]:9100"
 		{"ops endpoint on every interface", "[ops]\nlisten = \":9464\"\n", func(c *Config) { c.Ops.Listen = ":9464" }},
 		{"ops endpoint by host name", "ops.listen = \"metrics.internal:65535\"\n", func(c *Config) { c.Ops.Listen = "metrics.internal:65535" }},
 		{"limits at their bounds", "[sandbox]\ntimeout = \"100ms\"\nmax_call_stack = 32\nmax_host_calls = 1\nmemory_limit_mb = 64\n", func(c *Config) {
-			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64}
+			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}}
 		}},
 	}
 	for _, tc := range tests {
@@ -422,4 +422,33 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("the token came from the file")
 		}
 	})
+}
+
+func TestTiers(t *testing.T) {
+	t.Parallel()
+	c, err := Load(writeConfig(t, "[tiers.free]\nmax_installs = 3\n[tiers.gold]\ntimeout = \"8s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Tiers["premium"]; ok {
+		t.Error("a file that defines tiers keeps the default premium tier too; want the file's tiers only")
+	}
+	gold, ok := c.TierLimits("gold")
+	if !ok || gold.Timeout.Duration != 8*time.Second || gold.MaxHostCalls != 50 || gold.MemoryLimitMB != 128 || gold.MaxInstalls != 0 {
+		t.Fatalf("gold = %+v, %v (unset fields take [sandbox])", gold, ok)
+	}
+	if free, ok := c.TierLimits("removed"); ok || free.MaxInstalls != 3 {
+		t.Fatalf("an unknown tier = %+v, %v; want the free tier and false", free, ok)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"[tiers.premium]\nmax_installs = 1\n", "tiers.free is missing"},
+		{"[tiers.free]\ntimeout = \"1m\"\n", "tiers.free.timeout is 1m0s"},
+		{"[tiers.free]\nmax_instals = 1\n", `unknown key "tiers.free.max_instals"`},
+		{"[tiers.Free]\n[tiers.free]\n", `tier name "Free"`},
+	} {
+		_, err := Load(writeConfig(t, tc.file))
+		if !skyerr.Is(err, skyerr.InvalidConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.file, err, tc.want)
+		}
+	}
 }

@@ -63,8 +63,19 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
 		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,
 		Limits:             limits,
-		DefaultPrefix:      cfg.Bot.Prefix,
-		RefuseUploads:      !cfg.Extensions.AllowUnreviewedUploads,
+		Tiers: func(name string) extensions.TierLimits {
+			t, ok := cfg.TierLimits(name)
+			if !ok {
+				log.Warn("guild tier not in config; using the default tier", "tier", name, "default", config.DefaultTier)
+			}
+			l := limits
+			l.Timeout, l.MaxHostCalls, l.MaxAlloc = t.Timeout.Duration, t.MaxHostCalls, int64(t.MemoryLimitMB)<<20
+			return extensions.TierLimits{Limits: l, MaxInstalls: t.MaxInstalls}
+		},
+		SuspendAfter:  cfg.Sandbox.SuspendAfter,
+		SuspendWindow: cfg.Sandbox.SuspendWindow.Duration,
+		DefaultPrefix: cfg.Bot.Prefix,
+		RefuseUploads: !cfg.Extensions.AllowUnreviewedUploads,
 		OnLifecycle: func(e extensions.LifecycleEvent) {
 			logChannel.Notify(e)
 			if h.onLifecycle != nil {

@@ -4,6 +4,7 @@
 //	skybot demo [--data DIR]          an emulated guild, no token, no network
 //	skybot run --config config.toml   real Discord; token from SKYBOT_TOKEN
 //	skybot repair --config FILE [--dry-run]
+//	skybot tier --config FILE GUILD_ID [TIER]
 //	skybot bench [--events N]
 //	skybot version
 package main
@@ -50,6 +51,8 @@ Usage:
   skybot run --config config.toml   connect to Discord (the token comes from SKYBOT_TOKEN)
   skybot repair --config FILE [--dry-run]
                                     check the database; fix dangling installs, orphans, tampered code
+  skybot tier --config FILE GUILD_ID [TIER]
+                                    show or set a guild's tier (its limits and install quota)
   skybot bench [--events N]         measure the sandbox: isolates, cold start, dispatch (events/s)
   skybot version                    print skybot's version and extension engine version
 `
@@ -79,6 +82,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = runCmd(ctx, args[1:], stderr, getenv)
 	case "repair":
 		err = repairCmd(ctx, args[1:], stdout, stderr)
+	case "tier":
+		err = tierCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
 	case "version":

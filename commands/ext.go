@@ -68,6 +68,10 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: []*discordgo.ApplicationCommandOptionChoice{
 						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
+			sub("policy", "Show or change what this server allows extensions (Administrator only)",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "uploads", Description: "Allow installing attached files"},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "scopes", Description: "Scopes extensions may be granted: a comma list, or all"},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "max_installs", Description: "Most extensions installed at once (0: the tier's limit)"}),
 			sub("logchannel", "Post extension installs, updates, failures and suspensions in a channel",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "channel",
 					Description: "The channel (leave out to stop posting)", ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}}),
@@ -148,6 +152,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.logs(r, guild, sub)
 	case "logchannel":
 		x.logChannel(r, guild, sub)
+	case "policy":
+		x.policy(r, i, guild, sub)
 	default:
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/ext %s is not a subcommand.", sub.Name)))
 	}

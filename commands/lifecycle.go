@@ -327,3 +327,61 @@ func (x *Ext) export(r *responder, guild store.GuildID, name, format string) {
 	}
 	r.sayFile(fmt.Sprintf("**%s** as a %s package.", name, format), filename, data)
 }
+
+// policy shows the guild's policy, or changes the parts given. Changing it
+// needs Administrator: a policy restrains the Manage Server admins.
+func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.GuildID, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	p, err := x.manager.Policy(r.ctx, guild)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	if len(sub.Options) > 0 {
+		if i.Member.Permissions&discordgo.PermissionAdministrator == 0 {
+			r.say(skyerr.UserText(skyerr.New(skyerr.Forbidden, "Changing the extension policy needs the Administrator permission.")))
+			return
+		}
+		for _, o := range sub.Options {
+			switch o.Name {
+			case "uploads":
+				p.NoUploads = !o.BoolValue()
+			case "max_installs":
+				p.MaxInstalls = int(o.IntValue())
+			case "scopes":
+				p.AllowedScopes = nil
+				if v := strings.TrimSpace(o.StringValue()); !strings.EqualFold(v, "all") {
+					p.AllowedScopes = []string{}
+					for _, s := range strings.Split(v, ",") {
+						if s = strings.TrimSpace(s); s != "" {
+							p.AllowedScopes = append(p.AllowedScopes, s)
+						}
+					}
+				}
+			}
+		}
+		if err := x.manager.SetPolicy(r.ctx, guild, p); err != nil {
+			r.say(skyerr.UserText(err))
+			return
+		}
+	}
+	var b strings.Builder
+	b.WriteString("Extension policy of this server:\n")
+	uploads := "allowed"
+	if p.NoUploads {
+		uploads = "not allowed"
+	}
+	fmt.Fprintf(&b, "• Installing attached files: %s\n", uploads)
+	if p.AllowedScopes == nil {
+		b.WriteString("• Scopes: any\n")
+	} else if len(p.AllowedScopes) == 0 {
+		b.WriteString("• Scopes: none (only extensions that ask for no scope)\n")
+	} else {
+		fmt.Fprintf(&b, "• Scopes: only %s\n", codeList(p.AllowedScopes))
+	}
+	if p.MaxInstalls > 0 {
+		fmt.Fprintf(&b, "• At most %d extensions (or the tier's limit, if lower)", p.MaxInstalls)
+	} else {
+		b.WriteString("• Installs: the tier's limit")
+	}
+	r.say(b.String())
+}

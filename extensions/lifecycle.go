@@ -170,6 +170,9 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	if err := m.checkQuota(ctx, guild); err != nil {
 		return nil, err
 	}
+	if err := m.checkPolicy(ctx, guild, man, true); err != nil {
+		return nil, err
+	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
 		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
 	m.plans.put(p)
@@ -203,6 +206,9 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 		return nil, skyerr.New(skyerr.InvalidState, "%s %s is not newer than the installed %s; use /ext rollback to go back.", name, man.Version, in.Version)
 	}
 	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
+	}
+	if err := m.checkPolicy(ctx, guild, man, true); err != nil {
 		return nil, err
 	}
 	p := m.newChangePlan(PlanUpdate, in, actor, man)
@@ -241,6 +247,9 @@ func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor s
 		return nil, skyerr.Wrap(err, skyerr.UpdateFailed, "The stored manifest of %s@%s cannot be read.", name, target.Version)
 	}
 	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
+	}
+	if err := m.checkPolicy(ctx, guild, man, false); err != nil {
 		return nil, err
 	}
 	prog, err := m.program(target, man) // the health check: sha256 and compile
@@ -313,6 +322,9 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	unlock := m.locks.lock(string(guild) + "/" + name)
 	defer unlock()
 	if err := m.checkRequires(ctx, guild, p.Manifest); err != nil {
+		return nil, err
+	}
+	if err := m.checkPolicy(ctx, guild, p.Manifest, p.Kind != PlanRollback); err != nil {
 		return nil, err
 	}
 

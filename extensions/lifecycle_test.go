@@ -343,3 +343,21 @@ func TestTierLimitsAndQuota(t *testing.T) {
 		t.Fatalf("install within the gold quota: %v", err)
 	}
 }
+
+func TestPolicyNarrowsTheTier(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{Tiers: func(string) TierLimits { return TierLimits{MaxInstalls: 10} }})
+	if err := f.m.SetPolicy(context.Background(), "g1", Policy{MaxInstalls: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.install(t, "g1", "hello.skyext", helloExt); err != nil {
+		t.Fatal(err)
+	}
+	second := strings.NewReplacer("@name         hello", "@name         other", "@key          hello", "@key          other").Replace(helloExt)
+	if _, err := f.install(t, "g1", "other.skyext", second); !skyerr.Is(err, skyerr.InvalidState) || !strings.Contains(err.Error(), "its policy allows") {
+		t.Fatalf("install past the policy's cap: %v", err)
+	}
+	if err := f.m.SetPolicy(context.Background(), "g1", Policy{AllowedScopes: []string{"messages_react"}}); !skyerr.Is(err, skyerr.InvalidID) {
+		t.Fatalf("a policy naming an unknown scope: %v", err)
+	}
+}

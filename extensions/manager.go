@@ -112,11 +112,14 @@ func (m *Manager) tier(name string) TierLimits {
 
 // checkQuota refuses an install beyond the guild's tier quota.
 func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID) error {
-	g, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix)
+	p, g, err := m.policy(ctx, guild)
 	if err != nil {
-		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not record this server.")
+		return err
 	}
-	limit := m.tier(g.Tier).MaxInstalls
+	limit, whose := m.tier(g.Tier).MaxInstalls, "its tier ("+g.Tier+")"
+	if p.MaxInstalls > 0 && (limit == 0 || p.MaxInstalls < limit) {
+		limit, whose = p.MaxInstalls, "its policy"
+	}
 	if limit == 0 {
 		return nil
 	}
@@ -125,7 +128,7 @@ func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID) error {
 		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not read the installs of this server.")
 	}
 	if len(ins) >= limit {
-		return skyerr.New(skyerr.InvalidState, "This server has %d extensions installed, the most its tier (%s) allows; uninstall one first.", len(ins), g.Tier)
+		return skyerr.New(skyerr.InvalidState, "This server has %d extensions installed, the most %s allows; uninstall one first.", len(ins), whose)
 	}
 	return nil
 }

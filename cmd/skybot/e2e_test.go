@@ -557,3 +557,34 @@ func TestExportImportPackages(t *testing.T) {
 		t.Fatalf("the 1.0 package's reply = %v", contents(r))
 	}
 }
+
+func TestGuildPolicy(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	owner := discordtest.Member{GuildID: e.g.ID, UserID: e.g.OwnerID, Username: "owner"}
+	opt := func(name string, typ discordgo.ApplicationCommandOptionType, v any) *discordgo.ApplicationCommandInteractionDataOption {
+		return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: typ, Value: v}
+	}
+	// Manage Server is not enough to change the policy.
+	answer, _ := e.ext(e.admin, "policy", []*discordgo.ApplicationCommandInteractionDataOption{opt("uploads", discordgo.ApplicationCommandOptionBoolean, false)})
+	if !strings.HasPrefix(answer, "E_FORBIDDEN:") || !strings.Contains(answer, "Administrator") {
+		t.Fatalf("a Manage Server admin changed the policy: %q", answer)
+	}
+	answer, _ = e.ext(owner, "policy", []*discordgo.ApplicationCommandInteractionDataOption{opt("scopes", discordgo.ApplicationCommandOptionString, "storage, config")})
+	if !strings.Contains(answer, "Scopes: only `storage`, `config`") {
+		t.Fatalf("policy = %q", answer)
+	}
+	answer, _ = e.ext(e.admin, "install", file("hello.skyext", examples.Read("hello.skyext")))
+	if !strings.HasPrefix(answer, "E_FORBIDDEN:") || !strings.Contains(answer, "messages_write") {
+		t.Fatalf("install past the scope policy: %q", answer)
+	}
+	e.ext(owner, "policy", []*discordgo.ApplicationCommandInteractionDataOption{
+		opt("scopes", discordgo.ApplicationCommandOptionString, "all"), opt("uploads", discordgo.ApplicationCommandOptionBoolean, false)})
+	answer, _ = e.ext(e.admin, "install", file("hello.skyext", examples.Read("hello.skyext")))
+	if !strings.HasPrefix(answer, "E_FORBIDDEN:") || !strings.Contains(answer, "attached files") {
+		t.Fatalf("install with uploads off: %q", answer)
+	}
+	if answer, _ = e.ext(e.admin, "policy", nil); !strings.Contains(answer, "Installing attached files: not allowed") || !strings.Contains(answer, "Scopes: any") {
+		t.Fatalf("policy shown to an admin = %q", answer)
+	}
+}

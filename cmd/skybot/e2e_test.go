@@ -31,12 +31,27 @@ type guild struct {
 	general discordtest.Channel
 	admin   discordtest.Member
 	member  discordtest.Member
+	cfg     config.Config
+	session *discordgo.Session
 
 	mu      sync.Mutex
 	handled map[string]chan struct{}
 }
 
 func newGuild(t *testing.T, tweak func(*config.Config)) *guild {
+	t.Helper()
+	e := assembleGuild(t, tweak, hooks{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.app.bot.Start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return e
+}
+
+// assembleGuild builds the emulated guild and skybot for it, not yet
+// connected; h adds observers (afterMessage is the guild's own).
+func assembleGuild(t *testing.T, tweak func(*config.Config), h hooks) *guild {
 	t.Helper()
 	v, err := spec.Shared()
 	if err != nil {
@@ -61,23 +76,20 @@ func newGuild(t *testing.T, tweak func(*config.Config)) *guild {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	session, err := discordgo.New("Bot " + srv.Token())
+	e.cfg = cfg
+	e.session, err = discordgo.New("Bot " + srv.Token())
 	if err != nil {
 		t.Fatal(err)
 	}
-	session.Client = srv.HTTPClient()
-	session.Identify.Intents = bot.Intents(true)
-	session.LogLevel = -1
-	e.app, err = assemble(context.Background(), cfg, session, nil, hooks{afterMessage: e.afterMessage})
+	e.session.Client = srv.HTTPClient()
+	e.session.Identify.Intents = bot.Intents(true)
+	e.session.LogLevel = -1
+	h.afterMessage = e.afterMessage
+	e.app, err = assemble(context.Background(), cfg, e.session, nil, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.app.close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.app.bot.Start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
 	return e
 }
 

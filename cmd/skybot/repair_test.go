@@ -22,12 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bwmarrin/discordgo"
-
-	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
-	"github.com/skyext/skybot/bot/discordtest"
-	"github.com/skyext/skybot/bot/discordtest/spec"
 	"github.com/skyext/skybot/bot/ops"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/examples"
@@ -384,35 +379,9 @@ func TestStartOps(t *testing.T) {
 // what the real discordgo client makes skybot do in an emulated guild.
 func TestMetricsThroughTheBot(t *testing.T) {
 	t.Parallel()
-	v, err := spec.Shared()
-	if err != nil {
-		t.Fatalf("Discord's API description: %v", err)
-	}
-	srv := discordtest.NewForTest(t, discordtest.Options{Validator: v})
-	e := &guild{t: t, srv: srv, handled: map[string]chan struct{}{}}
-	e.g = srv.CreateGuild("Metrics Guild")
-	e.general = srv.AddChannel(e.g.ID, "general", discordgo.ChannelTypeGuildText)
-	admins := srv.AddRole(e.g.ID, "Admins", discordgo.PermissionManageGuild)
-	e.admin = srv.AddMember(e.g.ID, "ada", admins.ID)
-	e.member = srv.AddMember(e.g.ID, "max")
-
-	cfg := config.Default()
-	cfg.Store.Path = filepath.Join(t.TempDir(), "skybot.db")
-	cfg.Discord.CommandGuildID = e.g.ID
-	cfg.Ops.Listen = "127.0.0.1:0"
-	session, err := discordgo.New("Bot " + srv.Token())
-	if err != nil {
-		t.Fatal(err)
-	}
-	session.Client = srv.HTTPClient()
-	session.Identify.Intents = bot.Intents(true)
-	session.LogLevel = -1
 	m := ops.NewMetrics(nil)
-	e.app, err = assemble(context.Background(), cfg, session, nil, hooks{onRun: m.ObserveRun, afterMessage: e.afterMessage})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.app.close() })
+	e := assembleGuild(t, func(c *config.Config) { c.Ops.Listen = "127.0.0.1:0" }, hooks{onRun: m.ObserveRun})
+	cfg, session := e.cfg, e.session
 	addr, stopOps, err := startOps(context.Background(), cfg, m, e.app.store, gatewayUp(session), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,9 @@ type Options struct {
 	// dispatched (every matching extension has run), for transcripts and
 	// tests that must know when the bot is done with a message.
 	AfterMessage func(extensions.Message)
+	// OnGuild, if set, is called for each guild skybot is in or joins
+	// (GUILD_CREATE), e.g. to install system extensions.
+	OnGuild func(ctx context.Context, guildID string) error
 	// EventTimeout bounds the handling of one gateway event.
 	EventTimeout time.Duration
 	Log          *slog.Logger
@@ -85,6 +88,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		b.s.AddHandler(b.onReady),
 		b.s.AddHandler(b.onMessageCreate),
 		b.s.AddHandler(b.onInteractionCreate),
+		b.s.AddHandler(b.onGuildCreate),
 	)
 	if err := b.s.Open(); err != nil {
 		return fmt.Errorf("open gateway: %w", err)
@@ -150,6 +154,18 @@ func (b *Bot) onMessageCreate(s *discordgo.Session, m *discordgo.MessageCreate) 
 	}
 	if b.opts.AfterMessage != nil {
 		b.opts.AfterMessage(msg)
+	}
+}
+
+func (b *Bot) onGuildCreate(_ *discordgo.Session, g *discordgo.GuildCreate) {
+	defer b.guard("GUILD_CREATE")
+	if b.opts.OnGuild == nil || g.Guild == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.EventTimeout)
+	defer cancel()
+	if err := b.opts.OnGuild(ctx, g.ID); err != nil {
+		b.log.Error("guild setup failed", "guild_id", g.ID, "err", err)
 	}
 }
 

@@ -222,6 +222,9 @@ func (x *Ext) list(r *responder, guild store.GuildID) {
 		if !in.Enabled {
 			state = "disabled"
 		}
+		if in.System {
+			state = "system, " + state
+		}
 		scopes := "no scopes"
 		if len(in.GrantedScopes) > 0 {
 			scopes = "scopes " + strings.Join(in.GrantedScopes, ", ")

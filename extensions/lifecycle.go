@@ -406,14 +406,23 @@ func (m *Manager) applyRollback(ctx context.Context, p *Plan, actor store.UserID
 // newLocalVersion is the version row of an upload: the extension belongs
 // to the guild (any of its admins may update it); the uploader is kept.
 func (m *Manager) newLocalVersion(p *Plan, actor store.UserID) (store.NewVersion, error) {
-	manifest, err := json.Marshal(p.Manifest)
+	return newVersion(p.Manifest, p.code, string(p.Guild), store.UserID("guild:"+string(p.Guild)), actor)
+}
+
+// newVersion is the store row of a manifest and its code.
+func newVersion(man Manifest, code, localGuild string, owner, submitter store.UserID) (store.NewVersion, error) {
+	manifest, err := json.Marshal(man)
 	if err != nil {
-		return store.NewVersion{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not encode the manifest of %s.", p.Manifest.Name)
+		return store.NewVersion{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not encode the manifest of %s.", man.Name)
 	}
 	return store.NewVersion{
-		Name: p.Manifest.Name, LocalGuild: string(p.Guild), Owner: store.UserID("guild:" + string(p.Guild)),
-		SubmittedBy: actor, Version: p.Manifest.Version, Manifest: manifest, Code: p.code,
+		Name: man.Name, LocalGuild: localGuild, Owner: owner, SubmittedBy: submitter,
+		Version: man.Version, Manifest: manifest, Code: code,
 	}, nil
+}
+
+func sandboxKey(guild store.GuildID, name string) sandbox.Key {
+	return sandbox.Key{Guild: string(guild), Extension: name}
 }
 
 func versionError(err error, man Manifest, code skyerr.Code) error {

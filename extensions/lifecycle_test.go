@@ -2,6 +2,8 @@ package extensions
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +361,29 @@ func TestPolicyNarrowsTheTier(t *testing.T) {
 	}
 	if err := f.m.SetPolicy(context.Background(), "g1", Policy{AllowedScopes: []string{"messages_react"}}); !skyerr.Is(err, skyerr.InvalidID) {
 		t.Fatalf("a policy naming an unknown scope: %v", err)
+	}
+}
+
+func TestLoadSystemRefusesBadFiles(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "broken.skyext"), []byte("no header"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.LoadSystem(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "broken.skyext") {
+		t.Fatalf("a broken system file: %v, want an error naming it", err)
+	}
+	_ = os.Remove(filepath.Join(dir, "broken.skyext"))
+	for _, n := range []string{"a.skyext", "b.skyext"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(helloExt), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.m.LoadSystem(context.Background(), dir); !skyerr.Is(err, skyerr.AlreadyExists) {
+		t.Fatalf("two files of one extension: %v", err)
+	}
+	if err := f.m.LoadSystem(context.Background(), filepath.Join(dir, "missing")); !skyerr.Is(err, skyerr.InvalidPath) {
+		t.Fatalf("a missing directory: %v", err)
 	}
 }

@@ -72,6 +72,7 @@ type Manager struct {
 	mu       sync.Mutex
 	programs map[store.VersionID]*sandbox.Program
 	guilds   map[store.GuildID]*guildView
+	system   []uploaded // the operator's system extensions (LoadSystem)
 }
 
 // NewManager returns a Manager over st that runs code with runner.
@@ -272,6 +273,9 @@ func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor stor
 	in, err := m.installed(ctx, guild, name)
 	if err != nil {
 		return store.Install{}, err
+	}
+	if in.System {
+		return store.Install{}, skyerr.New(skyerr.Forbidden, "%s is a system extension of this skybot: it can be disabled, not removed.", name)
 	}
 	if err := m.refuseIfRequired(ctx, guild, name, "uninstall", skyerr.RemoveFailed); err != nil {
 		return store.Install{}, err

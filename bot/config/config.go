@@ -96,6 +96,10 @@ type Extensions struct {
 	// AllowUnreviewedUploads lets guild admins install a .skyext they attach
 	// to /ext install, which has not been through the marketplace review.
 	AllowUnreviewedUploads bool `toml:"allow_unreviewed_uploads"`
+	// SystemDir holds .skyext/.skypkg files installed into every guild
+	// skybot is in, as system extensions (disable-able, not removable);
+	// empty for none.
+	SystemDir string `toml:"system_dir"`
 }
 
 // Log is skybot's own log, written to standard error.

@@ -84,6 +84,14 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
+	if dir := cfg.Extensions.SystemDir; dir != "" {
+		if err := mgr.LoadSystem(ctx, dir); err != nil {
+			sup.Close()
+			logChannel.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	b := bot.New(bot.Options{
 		Session:        session,
@@ -91,7 +99,10 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Interactions:   commands.NewExt(mgr, session.Client, log),
 		CommandGuildID: cfg.Discord.CommandGuildID,
 		AfterMessage:   h.afterMessage,
-		Log:            log,
+		OnGuild: func(ctx context.Context, guildID string) error {
+			return mgr.EnsureSystem(ctx, store.GuildID(guildID))
+		},
+		Log: log,
 	})
 	return &app{store: st, supervisor: sup, manager: mgr, logChannel: logChannel, bot: b}, nil
 }

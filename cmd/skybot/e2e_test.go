@@ -600,3 +600,59 @@ func TestGuildPolicy(t *testing.T) {
 		t.Fatalf("policy shown to an admin = %q", answer)
 	}
 }
+
+func TestSystemExtensions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello.skyext"), examples.Read("hello.skyext"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	installed := make(chan extensions.LifecycleEvent, 4)
+	e := assembleGuild(t, func(c *config.Config) { c.Extensions.SystemDir = dir }, hooks{onLifecycle: func(ev extensions.LifecycleEvent) {
+		if ev.Kind == extensions.EventInstalled || ev.Kind == extensions.EventUpdated {
+			installed <- ev
+		}
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.app.bot.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-installed:
+		if ev.Extension != "hello" || ev.Guild != store.GuildID(e.g.ID) {
+			t.Fatalf("event = %+v", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("the system extension was never installed into the guild")
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 {
+		t.Fatalf("the system extension does not answer: %v", contents(r))
+	}
+	if answer, _ := e.ext(e.admin, "list", nil); !strings.Contains(answer, "**hello** 1.0.0 — system, enabled") {
+		t.Fatalf("list = %q", answer)
+	}
+	if answer, _ := e.ext(e.admin, "uninstall", nameOpt("hello")); !strings.HasPrefix(answer, "E_FORBIDDEN:") || !strings.Contains(answer, "system extension") {
+		t.Fatalf("uninstall of a system extension = %q", answer)
+	}
+	if answer, _ := e.ext(e.admin, "disable", nameOpt("hello")); !strings.HasPrefix(answer, "Disabled") {
+		t.Fatalf("disable of a system extension = %q", answer)
+	}
+
+	// A newer version in the directory updates every guild on its next join.
+	if err := os.WriteFile(filepath.Join(dir, "hello.skyext"), helloVersion("1.1.0", "messages_write", "Hi"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.manager.LoadSystem(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.manager.EnsureSystem(ctx, store.GuildID(e.g.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if ev := <-installed; ev.Kind != extensions.EventUpdated || ev.From != "1.0.0" || ev.Version != "1.1.0" {
+		t.Fatalf("update event = %+v", ev)
+	}
+	if info, _ := e.ext(e.admin, "info", nameOpt("hello")); !strings.Contains(info, "**hello** 1.1.0 — disabled") {
+		t.Fatalf("after the update the guild's choice to disable is kept? info = %q", info)
+	}
+}

@@ -232,7 +232,7 @@ func (iso *isolate) require(call goja.FunctionCall) goja.Value {
 		iso.throw(CodeMissingScopes, fmt.Sprintf("MISSING_SCOPES: the extension did not register the %s scope needed for module %s", scope, name))
 	}
 	if slices.Contains(LegacyModules, name) {
-		iso.throw(CodeUnknownModule, fmt.Sprintf("%s is not a valid SkynetScript module for this trigger", name))
+		iso.throw(CodeUnknownModule, fmt.Sprintf("UNKNOWN_MODULE: module %s is not available to this trigger in this skybot", name))
 	}
 	iso.throw(CodeUnknownModule, "Unknown module: "+name)
 	return nil

@@ -134,7 +134,7 @@ func TestLegacyRuns(t *testing.T) {
 		{
 			name:     "legacy module not provided for this trigger",
 			code:     "require('interaction');",
-			wantFail: FailError, wantMsg: "interaction is not a valid SkynetScript module",
+			wantFail: FailError, wantMsg: "module interaction is not available to this trigger",
 		},
 		{
 			name:     "infinite loop is stopped",

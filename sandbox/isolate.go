@@ -211,6 +211,13 @@ func (iso *isolate) require(call goja.FunctionCall) goja.Value {
 	if v, ok := r.modules[name]; ok {
 		return v
 	}
+	if v, ok := iso.jsModule(name); ok {
+		if r.modules == nil {
+			r.modules = map[string]goja.Value{}
+		}
+		r.modules[name] = v
+		return v
+	}
 	ev := r.inv.event
 	if data, ok := ev.Modules[name]; ok {
 		v := iso.parseTrusted(data)

@@ -344,3 +344,29 @@ func TestDeadlineCoversWaitingForTheHost(t *testing.T) {
 		t.Fatalf("got %+v, want a timeout while waiting for message.reply", res.Failure)
 	}
 }
+
+func TestEmbedModule(t *testing.T) {
+	t.Parallel()
+	acts := &recordingActions{}
+	s := NewSupervisor(acts, nil)
+	defer s.Close()
+	code := `const embed = require('embed');
+if (require('embed') !== embed) throw new Error('require does not cache per run');
+const e = embed.create({ title: 'Hi', color: 0, fields: [{ name: 'a', value: 'b' }] });
+const keys = Object.keys(e).join(',');
+if (keys !== 'title,description,url,color,timestamp,footer,thumbnail,image,author,fields') throw new Error('keys ' + keys);
+if (e.color !== null || e.description !== null || e.fields.length !== 1) throw new Error('shape ' + JSON.stringify(e));
+if (embed.colors.BLUE !== 0x3498DB || embed.colors.PINK !== undefined) throw new Error('colors');
+if (embed.resolveColor('#ff0000') !== 0xFF0000 || embed.resolveColor([1, 2, 3]) !== 66051 || !isNaN(embed.resolveColor('red'))) throw new Error('resolveColor');
+const r = embed.resolveColor('RANDOM');
+if (r < 0 || r > 0xFFFFFF || Math.floor(r) !== r) throw new Error('RANDOM ' + r);
+await require('message').reply({ embeds: [embed.create({ title: 'Hi', color: embed.colors.BLUE })] });`
+	res := deliver(t, s, code, []string{"messages_write"}, Limits{})
+	if res.Failure != nil {
+		t.Fatalf("run failed: %v", res.Failure)
+	}
+	want := `message.reply [{"embeds":[{"author":null,"color":3447003,"description":null,"fields":[],"footer":null,"image":null,"thumbnail":null,"timestamp":null,"title":"Hi","url":null}]}]`
+	if got := acts.sent(); len(got) != 1 || got[0] != want {
+		t.Fatalf("sent %q\nwant %q", got, want)
+	}
+}

@@ -656,3 +656,42 @@ func TestSystemExtensions(t *testing.T) {
 		t.Fatalf("after the update the guild's choice to disable is kept? info = %q", info)
 	}
 }
+
+func TestEmbedsNeedEmbedLinks(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := func(scopes string) []byte {
+		return []byte(`// ==SkyExtension==
+// @name         card
+// @version      1.0.0
+// @type         command
+// @key          card
+// @scopes       ` + scopes + `
+// ==/SkyExtension==
+const embed = require('embed');
+const message = require('message');
+const sent = await message.reply({ embeds: [embed.create({ title: 'Card for ' + message.author.username, color: embed.colors.GOLD,
+  fields: [{ name: 'Level', value: '3', inline: true }] })] });
+if (!sent.success) throw new Error(sent.error);
+`)
+	}
+	e.install(src("messages_write"))
+	if r := e.say(e.member, "!card"); len(r) != 0 {
+		t.Fatalf("an embed was sent without embed_links: %v", r[0].Embeds)
+	}
+	logs, _ := e.ext(e.admin, "logs", nameOpt("card"))
+	if !strings.Contains(logs, "MISSING_SCOPES") || !strings.Contains(logs, "embed_links") {
+		t.Fatalf("/ext logs does not explain the refusal: %q", logs)
+	}
+	e.ext(e.admin, "uninstall", nameOpt("card"))
+
+	e.install(bytes.Replace(src("messages_write, embed_links"), []byte("1.0.0"), []byte("1.0.1"), 1))
+	r := e.say(e.member, "!card")
+	if len(r) != 1 || len(r[0].Embeds) != 1 {
+		t.Fatalf("replies = %+v", r)
+	}
+	em := r[0].Embeds[0]
+	if em.Title != "Card for max" || em.Color != 0xF1C40F || len(em.Fields) != 1 || em.Fields[0].Name != "Level" || !em.Fields[0].Inline {
+		t.Fatalf("embed = %+v", em)
+	}
+}

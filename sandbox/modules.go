@@ -41,6 +41,7 @@ var jsModules = map[string]string{
   }
   return { create: create, colors: colors, resolveColor: resolveColor };
 })`,
+	"utils": utilsJS,
 }
 
 // compiledJSModules compiles jsModules once; the programs are immutable and

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -368,5 +369,80 @@ await require('message').reply({ embeds: [embed.create({ title: 'Hi', color: emb
 	want := `message.reply [{"embeds":[{"author":null,"color":3447003,"description":null,"fields":[],"footer":null,"image":null,"thumbnail":null,"timestamp":null,"title":"Hi","url":null}]}]`
 	if got := acts.sent(); len(got) != 1 || got[0] != want {
 		t.Fatalf("sent %q\nwant %q", got, want)
+	}
+}
+
+// TestUtilsModule checks SkynetBot's utils functions against SKYEXT.md
+// 3.10, case by case, through the sandbox.
+func TestUtilsModule(t *testing.T) {
+	t.Parallel()
+	s := NewSupervisor(&recordingActions{}, nil)
+	defer s.Close()
+	checks := map[string]string{
+		"u.text.capitalize(\"don't stop\")":                             `"Don'T Stop"`,
+		"u.text.truncate('abcdefghij', 6)":                              `"abc..."`,
+		"u.text.pad('ab', 5, '*', 'both')":                              `"*ab**"`,
+		"u.text.slugify('  Hello, World! ')":                            `"hello-world"`,
+		"u.text.count('a.b.c', '\\\\.')":                                `2`,
+		"u.text.mock('hello')":                                          `"hElLo"`,
+		"u.text.escapeMarkdown('*a_b*')":                                `"\\*a\\_b\\*"`,
+		"u.text.escapeHtml(`<a href=\"x\">'&`)":                         `"&lt;a href=&quot;x&quot;&gt;&#039;&amp;"`,
+		"u.text.words('  a  b ')":                                       `["a","b"]`,
+		"u.format.number(1234567.891)":                                  `"1,234,567.891"`,
+		"u.format.number(-1234.5)":                                      `"-1,234.5"`,
+		"u.format.currency(1234.5)":                                     `"$1,234.50"`,
+		"u.format.bytes(1536)":                                          `"1.5 KB"`,
+		"u.format.bytes(0)":                                             `"0 Bytes"`,
+		"u.format.duration(90061000)":                                   `"1d 1h"`,
+		"u.format.duration(125000)":                                     `"2m 5s"`,
+		"u.format.duration(90061000, true)":                             `"1 day, 1 hour, 1 minute, 1 second"`,
+		"u.format.duration(0, true)":                                    `"0 seconds"`,
+		"[1, 2, 3, 11, 12, 13, 21, 102, 111].map(u.format.ordinal)":     `["1st","2nd","3rd","11th","12th","13th","21st","102nd","111th"]`,
+		"u.format.list(['a', 'b', 'c'])":                                `"a, b, and c"`,
+		"u.format.list(['a', 'b'], 'or')":                               `"a or b"`,
+		"u.format.pluralize(2, 'cat')":                                  `"cats"`,
+		"u.format.progressBar(5, 10)":                                   `"█████░░░░░"`,
+		"u.math.percentage(1, 3, 1)":                                    `33.3`,
+		"u.math.percentage(1, 0)":                                       `0`,
+		"u.math.average([])":                                            `0`,
+		"u.math.between(5, 1, 5, false)":                                `false`,
+		"u.array.chunk([1, 2, 3, 4, 5], 2)":                             `[[1,2],[3,4],[5]]`,
+		"u.array.last([1, 2, 3], 2)":                                    `[2,3]`,
+		"u.array.groupBy([{k: 'a'}, {k: 'b'}, {k: 'a'}], 'k').a.length": `2`,
+		"u.array.countBy(['x', 'y', 'x'])":                              `{"x":2,"y":1}`,
+		"u.random.dice('banana')":                                       `{"rolls":[],"total":0,"notation":"banana"}`,
+		"u.random.dice('1000d6').rolls.length":                          `100`,
+		"u.random.dice('d1+2').total":                                   `3`,
+		"u.time.discord(1700000000000, 'R')":                            `"<t:1700000000:R>"`,
+		"u.time.add(0, 2, 'h')":                                         `7200000`,
+		"u.time.startOf(Date.UTC(2026, 0, 2, 15, 30), 'day') === Date.UTC(2026, 0, 2)": `true`,
+		"u.discord.snowflakeToTimestamp('175928847299117063')":                         `1462015105796`,
+		"u.discord.emoji('wave', '123', true)":                                         `"<a:wave:123>"`,
+		"u.discord.codeBlock('x', 'js')":                                               "\"```js\\nx\\n```\"",
+	}
+	var code strings.Builder
+	code.WriteString("const u = require('utils');\nconst got = {};\n")
+	i := 0
+	keys := make([]string, 0, len(checks))
+	for k := range checks {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&code, "got[%d] = JSON.stringify(%s);\n", i, k)
+		i++
+	}
+	code.WriteString("console.log(JSON.stringify(got));")
+	res := deliver(t, s, code.String(), nil, Limits{})
+	if res.Failure != nil {
+		t.Fatalf("run failed: %v\n%s", res.Failure, res.Failure.Stack)
+	}
+	var got map[string]string
+	if len(res.Console) != 1 || json.Unmarshal([]byte(res.Console[0].Text), &got) != nil {
+		t.Fatalf("console = %+v", res.Console)
+	}
+	for i, k := range keys {
+		if g := got[fmt.Sprint(i)]; g != checks[k] {
+			t.Errorf("%s = %s, want %s", k, g, checks[k])
+		}
 	}
 }

@@ -181,31 +181,6 @@ func (b *Bot) onInteractionCreate(s *discordgo.Session, i *discordgo.Interaction
 	}
 }
 
-// messageOf copies what the dispatcher needs out of a gateway message.
-func messageOf(s *discordgo.Session, m *discordgo.Message) extensions.Message {
-	msg := extensions.Message{
-		GuildID:   m.GuildID,
-		ChannelID: m.ChannelID,
-		ID:        m.ID,
-		Content:   m.Content,
-		Author:    userOf(m.Author),
-		CreatedAt: m.Timestamp,
-	}
-	for _, u := range m.Mentions {
-		msg.Mentions = append(msg.Mentions, userOf(u))
-	}
-	if s.State != nil && s.State.User != nil {
-		msg.Bot = userOf(s.State.User)
-	}
-	if ch, err := s.State.Channel(m.ChannelID); err == nil {
-		msg.ChannelName, msg.ChannelType = ch.Name, int(ch.Type)
-	}
-	if g, err := s.State.Guild(m.GuildID); err == nil {
-		msg.GuildName = g.Name
-	}
-	return msg
-}
-
 func userOf(u *discordgo.User) extensions.User {
 	if u == nil {
 		return extensions.User{}

@@ -36,6 +36,10 @@ type Message struct {
 	Mentions    []User
 	CreatedAt   time.Time
 	Bot         User // skybot's own user, as the gateway's READY named it
+	// Modules is the data of SkynetBot's guild, channel, member and roles
+	// modules, built by the bot layer from gateway state; each is withheld
+	// from extensions without its scope.
+	Modules map[string]any
 }
 
 // Origin is what the trusted side needs to act for one invocation. It is
@@ -349,7 +353,7 @@ func messageEvent(kind string, msg Message, prefix, suffix string) sandbox.Event
 		"suffix":    suffix,
 		"mentions":  mentions,
 	}
-	return sandbox.Event{
+	ev := sandbox.Event{
 		Kind: kind,
 		Modules: map[string]json.RawMessage{
 			"message": mustJSON(message),
@@ -359,18 +363,33 @@ func messageEvent(kind string, msg Message, prefix, suffix string) sandbox.Event
 			"moment":  mustJSON(map[string]any{"now": time.Now().UnixMilli()}),
 		},
 	}
+	for name, data := range msg.Modules {
+		if _, gated := moduleScopes[name]; gated { // only the modules whose scope withholdModules checks
+			ev.Modules[name] = mustJSON(data)
+		}
+	}
+	return ev
 }
 
 func shortUser(u User) map[string]any {
 	return map[string]any{"id": u.ID, "username": u.Username, "discriminator": "0", "tag": u.Username, "bot": u.Bot}
 }
 
+// DisplayName is a user's display name: the global name, else the username.
+func DisplayName(u User) string {
+	if u.GlobalName != "" {
+		return u.GlobalName
+	}
+	return u.Username
+}
+
+// UserData is the user/author module shape (part B 3.4); the member module
+// nests it.
+func UserData(u User) map[string]any { return userData(u) }
+
 // userData is the user/author module shape (part B 3.4).
 func userData(u User) map[string]any {
-	display := u.GlobalName
-	if display == "" {
-		display = u.Username
-	}
+	display := DisplayName(u)
 	avatar := any(nil)
 	avatarURL := defaultAvatarURL(u.ID)
 	if u.Avatar != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -693,5 +694,45 @@ if (!sent.success) throw new Error(sent.error);
 	em := r[0].Embeds[0]
 	if em.Title != "Card for max" || em.Color != 0xF1C40F || len(em.Fields) != 1 || em.Fields[0].Name != "Level" || !em.Fields[0].Inline {
 		t.Fatalf("embed = %+v", em)
+	}
+}
+
+func TestGuildDataModules(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := func(name, scopes string) []byte {
+		return []byte(`// ==SkyExtension==
+// @name         ` + name + `
+// @version      1.0.0
+// @type         command
+// @key          ` + name + `
+// @scopes       ` + scopes + `
+// ==/SkyExtension==
+const g = require('guild'), c = require('channel'), m = require('member'), r = require('roles');
+await require('message').reply([g.name, g.memberCount, c.name, c.nsfw, m.displayName, m.isOwner, m.manageable, m.kickable,
+  m.user.username, r.count, r.highest.name, r.everyone.name, r.byId[r.everyone.id].members].join('|'));
+`)
+	}
+	e.install(src("whois", "messages_write, guild_read, channels_read, members_read, roles_read"))
+	roles := e.srv.Roles(e.g.ID)
+	members := len(e.srv.Members(e.g.ID))
+	highest := ""
+	top := -1
+	for _, r := range roles {
+		if r.ID != e.g.ID && r.Position > top {
+			top, highest = r.Position, r.Name
+		}
+	}
+	want := strings.Join([]string{"Test Guild", fmt.Sprint(members), "general", "false", "max", "false", "true", "true",
+		"max", fmt.Sprint(len(roles)), highest, "@everyone", fmt.Sprint(members)}, "|")
+	if r := e.say(e.member, "!whois"); len(r) != 1 || r[0].Content != want {
+		t.Fatalf("reply = %v\nwant     %q", contents(r), want)
+	}
+
+	e.install(src("nosy", "messages_write"))
+	e.say(e.member, "!nosy")
+	logs, _ := e.ext(e.admin, "logs", nameOpt("nosy"))
+	if !strings.Contains(logs, "MISSING_SCOPES") || !strings.Contains(logs, "guild_read") {
+		t.Fatalf("without guild_read the guild module must be refused: %q", logs)
 	}
 }

@@ -269,15 +269,20 @@ func (s *Server) webhookMessageLocked(h *webhook, id string) (*channel, *message
 	return nil, nil, discordError(codeUnknownMessage)
 }
 
+// webhookTargetLocked finds the message a webhook-token route names.
+func (s *Server) webhookTargetLocked(r *request) (*channel, *message, error) {
+	h, err := s.webhookByToken(r.params["webhook"], r.params["token"])
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.webhookMessageLocked(h, r.params["message"])
+}
+
 func restGetWebhookMessage(s *Server, r *request) (reply, error) {
 	if r.params["webhook"] == s.appID {
 		return s.interactionMessageLocked(r)
 	}
-	h, err := s.webhookByToken(r.params["webhook"], r.params["token"])
-	if err != nil {
-		return reply{}, err
-	}
-	_, m, err := s.webhookMessageLocked(h, r.params["message"])
+	_, m, err := s.webhookTargetLocked(r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -288,11 +293,7 @@ func restEditWebhookMessage(s *Server, r *request) (reply, error) {
 	if r.params["webhook"] == s.appID {
 		return s.editInteractionMessageLocked(r)
 	}
-	h, err := s.webhookByToken(r.params["webhook"], r.params["token"])
-	if err != nil {
-		return reply{}, err
-	}
-	c, m, err := s.webhookMessageLocked(h, r.params["message"])
+	c, m, err := s.webhookTargetLocked(r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -312,11 +313,7 @@ func restDeleteWebhookMessage(s *Server, r *request) (reply, error) {
 	if r.params["webhook"] == s.appID {
 		return s.deleteInteractionMessageLocked(r)
 	}
-	h, err := s.webhookByToken(r.params["webhook"], r.params["token"])
-	if err != nil {
-		return reply{}, err
-	}
-	c, m, err := s.webhookMessageLocked(h, r.params["message"])
+	c, m, err := s.webhookTargetLocked(r)
 	if err != nil {
 		return reply{}, err
 	}

@@ -117,6 +117,7 @@ func (e *Executor) reply(ctx context.Context, call sandbox.Call, o extensions.Or
 	target := "channel:" + o.ChannelID + " message:" + o.MessageID
 	if err != nil {
 		e.audit(ctx, o, call.API.Name, target, outcomeOf(err))
+		e.extLog(ctx, o, fmt.Sprintf("%s: Discord refused it: %v", call.API.Name, err))
 		return legacyFailure(err)
 	}
 	e.audit(ctx, o, call.API.Name, target, "ok")
@@ -180,6 +181,19 @@ func (e *Executor) audit(ctx context.Context, o extensions.Origin, action, targe
 	})
 	if err != nil {
 		e.log.Error("audit write failed", "guild_id", o.GuildID, "ext", o.Extension, "action", action, "err", err)
+	}
+}
+
+// extLog tells the guild admin, in the extension's own log, about a host
+// call Discord refused: the code may ignore {success:false}, the admin
+// should not have to.
+func (e *Executor) extLog(ctx context.Context, o extensions.Origin, msg string) {
+	err := e.store.AppendLog(ctx, store.LogEntry{
+		GuildID: store.GuildID(o.GuildID), ExtensionID: o.ExtensionID, VersionID: o.VersionID,
+		Level: "warn", Kind: "run", Message: msg,
+	})
+	if err != nil {
+		e.log.Error("extension log write failed", "guild_id", o.GuildID, "ext", o.Extension, "err", err)
 	}
 }
 

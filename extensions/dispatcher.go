@@ -212,15 +212,19 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, limits sandbox.L
 // recordRun writes an invocation's console output and failure to the
 // extension's log, where the guild admin reads it.
 func (m *Manager) recordRun(ctx context.Context, in store.Install, res sandbox.Result) {
+	var lines []store.LogEntry
 	entry := func(level, kind, msg, detail string) {
-		err := m.store.AppendLog(ctx, store.LogEntry{
+		lines = append(lines, store.LogEntry{
 			GuildID: in.GuildID, ExtensionID: in.ExtensionID, VersionID: in.VersionID,
 			Level: level, Kind: kind, Message: msg, Detail: detail,
 		})
-		if err != nil {
-			m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "err", err)
-		}
 	}
+	// One write for the whole run, whatever it printed.
+	defer func() {
+		if err := m.store.AppendLog(ctx, lines...); err != nil {
+			m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "lines", len(lines), "err", err)
+		}
+	}()
 	for _, line := range res.Console {
 		entry(line.Level, "console", line.Text, "")
 	}

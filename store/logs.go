@@ -67,13 +67,23 @@ func (s *Store) stamp(t time.Time) int64 {
 }
 
 // AppendLog adds a line to an extension's log.
-func (s *Store) AppendLog(ctx context.Context, e LogEntry) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO ext_log
-		(guild_id, extension_id, version_id, at, level, kind, message, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.GuildID, e.ExtensionID, nullID(e.VersionID), s.stamp(e.At), e.Level, e.Kind, e.Message, e.Detail)
+func (s *Store) AppendLog(ctx context.Context, es ...LogEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, e := range es {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ext_log
+				(guild_id, extension_id, version_id, at, level, kind, message, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.GuildID, e.ExtensionID, nullID(e.VersionID), s.stamp(e.At), e.Level, e.Kind, e.Message, e.Detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("append log of extension %d in guild %s: %w", e.ExtensionID, e.GuildID, err)
+		return fmt.Errorf("append %d log lines of extension %d in guild %s: %w", len(es), es[0].ExtensionID, es[0].GuildID, err)
 	}
 	return nil
 }

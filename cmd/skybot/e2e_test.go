@@ -736,3 +736,23 @@ await require('message').reply([g.name, g.memberCount, c.name, c.nsfw, m.display
 		t.Fatalf("without guild_read the guild module must be refused: %q", logs)
 	}
 }
+
+func TestDiscordRefusalReachesTheExtensionLog(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	e.install(examples.Read("hello.skyext")) // ignores reply's result
+	for role, perms := range map[string]int64{e.g.BotRoleID: discordtest.DefaultBotPermissions, e.g.ID: discordtest.DefaultEveryonePermissions} {
+		if err := e.srv.SetRolePermissions(e.g.ID, role, perms&^discordgo.PermissionSendMessages); err != nil {
+			t.Fatal(err)
+		}
+	}
+	talker := e.srv.AddRole(e.g.ID, "talkers", discordgo.PermissionSendMessages|discordgo.PermissionViewChannel)
+	tom := e.srv.AddMember(e.g.ID, "tom", talker.ID)
+	if r := e.say(tom, "!hello"); len(r) != 0 {
+		t.Fatalf("a reply was sent without Send Messages: %v", contents(r))
+	}
+	logs, _ := e.ext(e.admin, "logs", nameOpt("hello"))
+	if !strings.Contains(logs, "message.reply: Discord refused it") {
+		t.Fatalf("the refusal is not in /ext logs: %q", logs)
+	}
+}

@@ -387,3 +387,42 @@ func TestLoadSystemRefusesBadFiles(t *testing.T) {
 		t.Fatalf("a missing directory: %v", err)
 	}
 }
+
+// TestTierChangeReachesARunningBot: the operator changes a tier in the
+// database (skybot tier); the cached guild view picks it up after viewTTL.
+func TestTierChangeReachesARunningBot(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Unix(1_800_000_000, 0)}
+	tiers := map[string]TierLimits{
+		"free": {Limits: sandbox.Limits{Timeout: 150 * time.Millisecond}},
+		"gold": {Limits: sandbox.Limits{Timeout: 300 * time.Millisecond}},
+	}
+	f := newFixture(t, Options{Now: c.Now, Tiers: func(name string) TierLimits { return tiers[name] }})
+	spin := strings.Replace(helloExt, "const message = require('message');", "const message = require('message');\nfor (;;) {}", 1)
+	if _, err := f.install(t, "g1", "hello.skyext", spin); err != nil {
+		t.Fatal(err)
+	}
+	lastLog := func() string {
+		logs, _ := f.m.Logs(context.Background(), "g1", "hello", 1)
+		if len(logs) != 1 {
+			t.Fatalf("logs = %+v", logs)
+		}
+		return logs[0].Message
+	}
+	f.say(t, "g1", "!hello")
+	if got := lastLog(); !strings.Contains(got, "longer than 150ms") {
+		t.Fatalf("free tier run: %q", got)
+	}
+	if err := f.store.SetGuildTier(context.Background(), "g1", "gold"); err != nil {
+		t.Fatal(err)
+	}
+	f.say(t, "g1", "!hello")
+	if got := lastLog(); !strings.Contains(got, "longer than 150ms") {
+		t.Fatalf("within the view's lifetime the old tier should still apply: %q", got)
+	}
+	c.Advance(viewTTL + time.Second)
+	f.say(t, "g1", "!hello")
+	if got := lastLog(); !strings.Contains(got, "longer than 300ms") {
+		t.Fatalf("after %s the gold tier should apply: %q", viewTTL, got)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/skyext/skybot/bot/ops"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/examples"
+	"github.com/skyext/skybot/extensions/skyerr"
 )
 
 // demoCmd plays a short scenario in an emulated guild and prints it as a
@@ -93,7 +94,8 @@ func newDemo(ctx context.Context, dir string, validate bool, out io.Writer, log 
 	if validate {
 		v, err := spec.Shared()
 		if err != nil {
-			return nil, fmt.Errorf("load Discord's API description: %w", err)
+			return nil, skyerr.Wrap(err, skyerr.InvalidPath,
+				"Discord's API description was not found; run from the skybot checkout or set SKYBOT_DISCORD_SPEC to its openapi.json.")
 		}
 		opts.Validator = v
 	}

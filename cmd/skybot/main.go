@@ -146,6 +146,10 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	metrics := ops.NewMetrics(log)
 	a, err := assemble(ctx, cfg, session, log, hooks{onRun: metrics.ObserveRun, onLifecycle: metrics.ObserveLifecycle})
 	if err != nil {
+		var coded *skyerr.Error
+		if errors.As(err, &coded) {
+			return err // already a code and a sentence (e.g. a bad system_dir)
+		}
 		return skyerr.Wrap(err, skyerr.Unknown, "skybot could not start.")
 	}
 	_, stopOps, err := startOps(ctx, cfg, metrics, a.store, gatewayUp(session), log)

@@ -31,7 +31,17 @@ func TestRunRefusesBadStarts(t *testing.T) {
 	if err := os.WriteFile(typo, []byte("[store]\npaht = \"x.db\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	sysdir := filepath.Join(dir, "sys.toml")
+	if err := os.WriteFile(sysdir, []byte("[store]\npath = \""+filepath.Join(dir, "y.db")+"\"\n[extensions]\nsystem_dir = \""+filepath.Join(dir, "nope")+"\"\n[ops]\nlisten = \"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	noEnv := func(string) string { return "" }
+	withToken := func(k string) string {
+		if k == "SKYBOT_TOKEN" {
+			return "test-token"
+		}
+		return ""
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -41,12 +51,17 @@ func TestRunRefusesBadStarts(t *testing.T) {
 		{"unknown config key", []string{"run", "--config", typo}, `unknown key "store.paht"`},
 		{"missing config file", []string{"run", "--config", filepath.Join(dir, "nope.toml")}, "E_INVALID_CONFIG"},
 		{"unknown command", []string{"serve"}, `unknown command "serve"`},
+		{"missing system_dir", []string{"run", "--config", sysdir}, "E_INVALID_PATH: Cannot read the system extensions directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code := realMain(tc.args, &stdout, &stderr, noEnv)
+			getenv := noEnv
+			if tc.name == "missing system_dir" {
+				getenv = withToken // gets past the token check to assemble
+			}
+			code := realMain(tc.args, &stdout, &stderr, getenv)
 			if code == 0 || !strings.Contains(stderr.String(), tc.want) {
 				t.Fatalf("exit %d, stderr %q; want failure mentioning %q", code, stderr.String(), tc.want)
 			}

@@ -25,6 +25,7 @@ type Executor struct {
 	log     *slog.Logger
 	// maxContent is the longest message content accepted (Discord: 2000).
 	maxContent int
+	table      map[string]action
 }
 
 // NewExecutor returns an Executor acting through session.
@@ -32,7 +33,27 @@ func NewExecutor(session *discordgo.Session, st *store.Store, log *slog.Logger) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{session: session, store: st, log: log, maxContent: 2000}
+	e := &Executor{session: session, store: st, log: log, maxContent: 2000}
+	e.table = e.actions()
+	return e
+}
+
+// action performs one API for one checked call.
+type action func(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error)
+
+// actions maps every API of sandbox.APIs to what performs it; a test keeps
+// the two in step. Each group lives in its own actions_*.go file.
+func (e *Executor) actions() map[string]action {
+	all := map[string]action{}
+	for _, group := range []map[string]action{
+		e.messageActions(), e.moderationActions(), e.guildActions(),
+		e.dataActions(), e.httpActions(), e.interactionActions(), e.scheduleActions(),
+	} {
+		for name, a := range group {
+			all[name] = a
+		}
+	}
+	return all
 }
 
 // Perform implements sandbox.Actions.
@@ -41,11 +62,45 @@ func (e *Executor) Perform(ctx context.Context, call sandbox.Call) (json.RawMess
 	if !ok {
 		return nil, fmt.Errorf("perform %s: origin %T is not an extensions.Origin", call.API.Name, call.Origin)
 	}
-	switch call.API.Name {
-	case "message.reply":
-		return e.reply(ctx, call, origin)
+	a, ok := e.table[call.API.Name]
+	if !ok {
+		return nil, fmt.Errorf("perform %s: no executor for this API", call.API.Name)
 	}
-	return nil, fmt.Errorf("perform %s: no executor for this API", call.API.Name)
+	return a(ctx, call, origin)
+}
+
+// decodeArgs decodes a call's JS arguments into dst, one per position;
+// arguments the code left out keep their zero values. A malformed argument
+// is INVALID_ARGUMENT naming its position.
+func decodeArgs(call sandbox.Call, dst ...any) error {
+	var args []json.RawMessage
+	if err := json.Unmarshal(call.Args, &args); err != nil {
+		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the arguments are not a list", call.API.Name)
+	}
+	for i, d := range dst {
+		if i >= len(args) || string(args[i]) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(args[i], d); err != nil {
+			return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: argument %d has the wrong type (%s expected)", call.API.Name, i+1, typeName(d))
+		}
+	}
+	return nil
+}
+
+// typeName names what a decodeArgs destination expects, for error texts.
+func typeName(d any) string {
+	switch d.(type) {
+	case *string:
+		return "a string"
+	case *int, *int64, *float64:
+		return "a number"
+	case *bool:
+		return "a boolean"
+	case *[]string:
+		return "a list of strings"
+	}
+	return "an object"
 }
 
 // payload is a message payload as extension code writes it: a string, or an

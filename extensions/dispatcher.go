@@ -42,19 +42,6 @@ type Message struct {
 	Modules map[string]any
 }
 
-// Origin is what the trusted side needs to act for one invocation. It is
-// handed to the executor with every host call and never enters an isolate.
-type Origin struct {
-	GuildID     string
-	ChannelID   string
-	MessageID   string
-	UserID      string
-	ExtensionID store.ExtensionID
-	VersionID   store.VersionID
-	Extension   string
-	Version     string
-}
-
 // Run is the report of one invocation, for observers (the demo transcript,
 // later metrics).
 type Run struct {

@@ -1,0 +1,6 @@
+package bot
+
+// dataActions: not written yet.
+func (e *Executor) dataActions() map[string]action {
+	return map[string]action{}
+}

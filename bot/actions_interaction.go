@@ -1,0 +1,6 @@
+package bot
+
+// interactionActions: not written yet.
+func (e *Executor) interactionActions() map[string]action {
+	return map[string]action{}
+}

@@ -1,0 +1,6 @@
+package bot
+
+// scheduleActions: not written yet.
+func (e *Executor) scheduleActions() map[string]action {
+	return map[string]action{}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,18 @@ type executor struct {
 	execRT    *goja.Runtime
 	sliceBase uint64 // allocation counter when the slice began
 	wake      chan struct{}
+
+	// waiting is the synchronous host call the loop is blocked on, if any:
+	// post routes its answer straight to it instead of the task queue.
+	syncMu  sync.Mutex
+	waiting *syncWaiter
+}
+
+// syncWaiter is one synchronous host call awaiting its answer.
+type syncWaiter struct {
+	id  uint64
+	seq uint32
+	ch  chan task // buffered(1)
 }
 
 const allocMetric = "/gc/heap/allocs:bytes"
@@ -112,8 +125,20 @@ func newExecutor(p port, cfg executorConfig) *executor {
 	return ex
 }
 
-// post hands a task to the executor; false once it has stopped.
+// post hands a task to the executor; false once it has stopped. The
+// answer to a synchronous host call goes to the slice waiting for it.
 func (ex *executor) post(t task) bool {
+	if t.kind == taskResult {
+		ex.syncMu.Lock()
+		w := ex.waiting
+		if w != nil && w.id == t.id && w.seq == t.seq {
+			ex.waiting = nil
+			ex.syncMu.Unlock()
+			w.ch <- t
+			return true
+		}
+		ex.syncMu.Unlock()
+	}
 	select {
 	case ex.tasks <- t:
 		return true
@@ -281,10 +306,6 @@ func (ex *executor) start(iso *isolate, inv *invocation) {
 		}
 	}
 	iso.rt.SetMaxCallStackSize(inv.limits.MaxCallStack)
-	if !inv.program.legacy {
-		ex.finish(r, &Failure{Kind: FailInternal, Message: "handler-style extensions cannot run yet"})
-		return
-	}
 	var promise *goja.Promise
 	err := ex.slice(r, func() error {
 		if load {
@@ -292,6 +313,15 @@ func (ex *executor) start(iso *isolate, inv *invocation) {
 				iso.dirty = true
 				return err
 			}
+		}
+		if !inv.program.legacy {
+			if inv.event.Kind == EventDescribe {
+				r.result.Registrations = slices.Clone(iso.regs)
+				return nil
+			}
+			p, err := iso.callHandler(inv.event)
+			promise = p
+			return err
 		}
 		v, err := iso.body(goja.Undefined())
 		if err != nil {
@@ -308,8 +338,41 @@ func (ex *executor) start(iso *isolate, inv *invocation) {
 		ex.finish(r, iso.failureOf(r, err))
 		return
 	}
+	if promise == nil { // a describe run: the top level is all it runs
+		ex.finish(r, r.limitHit)
+		return
+	}
 	r.promise = promise
 	ex.advance(r)
+}
+
+// syncCall sends one host call for r and waits for its answer inside the
+// current slice. It reports false when r's deadline passed (or the
+// executor stopped) first. Other isolates of this executor wait meanwhile:
+// synchronous APIs are few and each is one store transaction.
+func (ex *executor) syncCall(r *runState, api string, args []byte) ([]byte, *CodeError, bool) {
+	r.seq++
+	w := &syncWaiter{id: r.inv.id, seq: r.seq, ch: make(chan task, 1)}
+	ex.syncMu.Lock()
+	ex.waiting = w
+	ex.syncMu.Unlock()
+	defer func() {
+		ex.syncMu.Lock()
+		if ex.waiting == w {
+			ex.waiting = nil
+		}
+		ex.syncMu.Unlock()
+	}()
+	ex.port.call(r.inv.id, w.seq, api, args)
+	timer := time.NewTimer(time.Until(r.deadline))
+	defer timer.Stop()
+	select {
+	case t := <-w.ch:
+		return t.out, t.err, true
+	case <-timer.C:
+	case <-ex.quit:
+	}
+	return nil, nil, false
 }
 
 // advance decides what a run needs after a slice: the next host call, its

@@ -372,6 +372,9 @@ func encodeDeliver(w *wbuf, st *invState) {
 		w.str(name)
 		w.str(scope)
 	}
+	w.str(st.event.Handler)
+	w.bytes(st.event.Data)
+	w.str(st.event.Reply)
 }
 
 // delivery is a deliver frame, decoded: the invocation without its program.
@@ -403,6 +406,11 @@ func decodeDeliver(p []byte) (delivery, error) {
 			inv.event.Denied[name] = r.str()
 		}
 	}
+	inv.event.Handler = r.str()
+	if data := r.bytes(); len(data) > 0 {
+		inv.event.Data = data
+	}
+	inv.event.Reply = r.str()
 	return delivery{inv: inv, sum: sum}, r.end()
 }
 
@@ -477,6 +485,11 @@ func encodeResult(w *wbuf, inv uint64, res Result) {
 		w.str(c.Scope)
 		w.str(c.Outcome)
 	}
+	var regs []byte
+	if len(res.Registrations) > 0 {
+		regs, _ = json.Marshal(res.Registrations) // plain structs: cannot fail
+	}
+	w.bytes(regs)
 }
 
 // decodeResult reads a result from a worker. Whatever the worker claims is
@@ -506,6 +519,11 @@ func decodeResult(p []byte) (uint64, Result, error) {
 		res.Calls = make([]CallRecord, 0, n)
 		for range n {
 			res.Calls = append(res.Calls, CallRecord{API: r.str(), Scope: r.str(), Outcome: r.str()})
+		}
+	}
+	if regs := r.view(); len(regs) > 0 {
+		if err := json.Unmarshal(regs, &res.Registrations); err != nil {
+			return inv, res, fmt.Errorf("registrations: %w", err)
 		}
 	}
 	return inv, res, r.end()

@@ -29,7 +29,14 @@ type isolate struct {
 	jsonStringify nativeFn      // the hardened one
 	errorCtor     *goja.Object
 	hostFns       map[string]goja.Value // host functions, made once per runtime
-	joining       []*goja.Object        // arrays being joined, innermost last
+	// Handler style (part A): what the top level registered, and the
+	// modules it required (cached per runtime, not per run).
+	handlers map[string]goja.Value // by Registration.ID
+	regs     []Registration
+	modules  map[string]goja.Value
+	invoke   goja.Callable
+	loading  bool           // the top level is running: sky registrations allowed
+	joining  []*goja.Object // arrays being joined, innermost last
 	// dirty asks for a fresh runtime before the next invocation: a goja
 	// runtime interrupted inside an async function never runs promise
 	// continuations again (measured), and one that overflowed or ran out of
@@ -59,6 +66,7 @@ func (iso *isolate) build(p *Program, limits Limits) error {
 	rt := goja.New()
 	rt.SetMaxCallStackSize(limits.MaxCallStack)
 	iso.rt, iso.program, iso.body, iso.hostFns, iso.joining, iso.dirty = rt, p, nil, nil, nil, false
+	iso.handlers, iso.regs, iso.modules, iso.invoke = map[string]goja.Value{}, nil, map[string]goja.Value{}, nil
 
 	json := rt.Get("JSON").ToObject(rt)
 	parse, ok := json.Get("parse").Export().(nativeFn)
@@ -78,7 +86,9 @@ func (iso *isolate) build(p *Program, limits Limits) error {
 // makes the body function. It runs inside the first invocation's slice, so
 // top-level code is under that invocation's limits.
 func (iso *isolate) load() error {
+	iso.loading = !iso.program.legacy
 	v, err := iso.rt.RunProgram(iso.program.prog)
+	iso.loading = false
 	if err != nil {
 		return err
 	}
@@ -95,6 +105,7 @@ func (iso *isolate) load() error {
 func (iso *isolate) drop() {
 	iso.rt, iso.body, iso.jsonParse, iso.jsonStringify, iso.errorCtor = nil, nil, nil, nil, nil
 	iso.hostFns, iso.joining = nil, nil
+	iso.handlers, iso.regs, iso.modules, iso.invoke = nil, nil, nil, nil
 }
 
 // installGlobals sets require, console and global. They read iso.run, so
@@ -198,24 +209,45 @@ func (iso *isolate) throw(code, msg string) {
 	panic(iso.newError(code, msg))
 }
 
-// require resolves a module name for the current run (SKYEXT.md part B
-// 2.7): provided modules are built from the event's plain data plus their
-// host functions and cached per run; withheld ones throw MISSING_SCOPES.
-// Nothing else resolves: no filesystem, no environment.
+// require resolves a module name. Handler-style code gets part A's
+// modules (handlerModule), cached per runtime. Legacy code gets SkynetBot's
+// (SKYEXT.md part B 2.7), cached per run: provided modules are built from
+// the event's plain data plus their host functions; withheld ones throw
+// MISSING_SCOPES; part A modules whose names SkynetBot never used resolve
+// too. Nothing else resolves: no filesystem, no environment.
 func (iso *isolate) require(call goja.FunctionCall) goja.Value {
 	r := iso.run
 	name := call.Argument(0).String()
 	if r == nil {
 		iso.throw(CodeUnknownModule, "require() is only available while the extension runs")
 	}
+	if !iso.program.legacy {
+		if v, ok := iso.handlerModule(name); ok {
+			return v
+		}
+		iso.throw(CodeUnknownModule, "Unknown module: "+name)
+	}
 	if v, ok := r.modules[name]; ok {
 		return v
 	}
+	v := iso.legacyModule(r, name)
+	if r.modules == nil {
+		r.modules = map[string]goja.Value{}
+	}
+	r.modules[name] = v
+	return v
+}
+
+// legacyAlias maps SkynetBot's second names to the module whose host
+// functions they carry.
+var legacyAlias = map[string]string{"economy": "points", "author": "user"}
+
+// sharedModules are part A modules whose host functions SkynetBot's module
+// of the same name also carries, with part B's semantics.
+var sharedModules = map[string]bool{"http": true, "interaction": true}
+
+func (iso *isolate) legacyModule(r *runState, name string) goja.Value {
 	if v, ok := iso.jsModule(name); ok {
-		if r.modules == nil {
-			r.modules = map[string]goja.Value{}
-		}
-		r.modules[name] = v
 		return v
 	}
 	ev := r.inv.event
@@ -224,22 +256,29 @@ func (iso *isolate) require(call goja.FunctionCall) goja.Value {
 		if v == nil {
 			iso.throw(CodeInternal, "module "+name+" could not be prepared")
 		}
+		module := name
+		if alias, ok := legacyAlias[name]; ok {
+			module = alias
+		}
 		if obj, ok := v.(*goja.Object); ok {
-			for _, api := range moduleAPIs(name) {
-				_ = obj.Set(strings.TrimPrefix(api.Name, name+"."), iso.hostFunc(api))
+			for _, api := range moduleAPIs(module) {
+				if api.Legacy || sharedModules[module] {
+					_ = obj.Set(strings.TrimPrefix(api.Name, module+"."), iso.hostFunc(api))
+				}
 			}
 		}
-		if r.modules == nil {
-			r.modules = map[string]goja.Value{}
-		}
-		r.modules[name] = v
-		return v
+		return iso.legacyShim(module, v)
 	}
 	if scope, ok := ev.Denied[name]; ok {
 		iso.throw(CodeMissingScopes, fmt.Sprintf("MISSING_SCOPES: the extension did not register the %s scope needed for module %s", scope, name))
 	}
 	if slices.Contains(LegacyModules, name) {
 		iso.throw(CodeUnknownModule, fmt.Sprintf("UNKNOWN_MODULE: module %s is not available to this trigger in this skybot", name))
+	}
+	if name != "sky" {
+		if obj := iso.apiModule(name); obj != nil {
+			return obj
+		}
 	}
 	iso.throw(CodeUnknownModule, "Unknown module: "+name)
 	return nil
@@ -272,24 +311,21 @@ func (iso *isolate) hostFunc(api API) goja.Value {
 		if r == nil {
 			iso.throw(CodeInvalidArgument, api.Name+" can only be called while the extension is running")
 		}
+		if iso.loading {
+			iso.throw(CodeInvalidArgument, api.Name+" cannot be called at the top level; call it inside a handler")
+		}
+		if api.Sync {
+			return iso.syncHostCall(r, api, call.Arguments)
+		}
 		promise, resolve, reject := iso.rt.NewPromise()
 		refuse := func(code, msg string) goja.Value {
 			_ = reject(iso.newError(code, msg))
 			r.result.Calls = append(r.result.Calls, CallRecord{API: api.Name, Scope: api.Scope, Outcome: code})
 			return iso.rt.ToValue(promise)
 		}
-		payload, ok := primitiveArgs(call.Arguments)
-		if !ok {
-			var args goja.Value
-			if ex := iso.rt.Try(func() {
-				args = iso.stringify(iso.rt.NewArray(toAny(call.Arguments)...), nil, nil)
-			}); ex != nil || args == nil || goja.IsUndefined(args) {
-				return refuse(CodeInvalidArgument, api.Name+": arguments must be plain JSON data")
-			}
-			payload = args.String()
-		}
-		if len(payload) > r.inv.limits.MaxArgBytes {
-			return refuse(CodeInvalidArgument, fmt.Sprintf("%s: the arguments are %d bytes of JSON; the limit is %d", api.Name, len(payload), r.inv.limits.MaxArgBytes))
+		payload, msg := iso.encodeArgs(r, api, call.Arguments)
+		if msg != "" {
+			return refuse(CodeInvalidArgument, msg)
 		}
 		if len(r.calls) >= r.inv.limits.MaxInFlight {
 			return refuse(CodeBudgetExceeded, fmt.Sprintf("more than %d host calls are waiting at once", r.inv.limits.MaxInFlight))
@@ -303,6 +339,49 @@ func (iso *isolate) hostFunc(api API) goja.Value {
 	}
 	iso.hostFns[api.Name] = fn
 	return fn
+}
+
+// encodeArgs serialises a host call's arguments as a JSON array, or
+// explains why they cannot cross.
+func (iso *isolate) encodeArgs(r *runState, api API, args []goja.Value) (string, string) {
+	payload, ok := primitiveArgs(args)
+	if !ok {
+		var out goja.Value
+		if ex := iso.rt.Try(func() {
+			out = iso.stringify(iso.rt.NewArray(toAny(args)...), nil, nil)
+		}); ex != nil || out == nil || goja.IsUndefined(out) {
+			return "", api.Name + ": arguments must be plain JSON data"
+		}
+		payload = out.String()
+	}
+	if len(payload) > r.inv.limits.MaxArgBytes {
+		return "", fmt.Sprintf("%s: the arguments are %d bytes of JSON; the limit is %d", api.Name, len(payload), r.inv.limits.MaxArgBytes)
+	}
+	return payload, ""
+}
+
+// syncHostCall performs a synchronous API (part B's points): the slice
+// waits for the trusted side's answer, at most until the run's deadline,
+// and returns it or throws its error.
+func (iso *isolate) syncHostCall(r *runState, api API, args []goja.Value) goja.Value {
+	payload, msg := iso.encodeArgs(r, api, args)
+	if msg != "" {
+		r.result.Calls = append(r.result.Calls, CallRecord{API: api.Name, Scope: api.Scope, Outcome: CodeInvalidArgument})
+		iso.throw(CodeInvalidArgument, msg)
+	}
+	out, cerr, ok := iso.ex.syncCall(r, api.Name, []byte(payload))
+	if !ok {
+		iso.ex.interrupt(r, timeoutMarker{}) // the deadline passed while waiting
+		return goja.Undefined()
+	}
+	if cerr != nil {
+		iso.throw(cerr.Code, cerr.Message)
+	}
+	v := iso.parseTrusted(out)
+	if v == nil {
+		iso.throw(CodeInternal, "skybot returned a result the extension cannot read")
+	}
+	return v
 }
 
 // primitiveArgs encodes arguments that are all strings, numbers, booleans,

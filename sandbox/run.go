@@ -79,6 +79,10 @@ func (iso *isolate) failureOf(r *runState, err error) *Failure {
 	var interrupted *goja.InterruptedError
 	var overflow *goja.StackOverflowError
 	var exception *goja.Exception
+	var own *Failure
+	if errors.As(err, &own) {
+		return own
+	}
 	if f := r.limitHit; f != nil {
 		if f.Stack == "" && errors.As(err, &interrupted) {
 			f.Stack = formatStack(interrupted.Stack())

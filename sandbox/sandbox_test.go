@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -300,6 +301,9 @@ func TestCompileRefusesWrapperEscape(t *testing.T) {
 	}
 }
 
+// Every API of the table, called without its scope, is refused by the
+// trusted side before anything acts: legacy APIs from legacy code, part A
+// APIs from a handler-style extension.
 func TestEveryAPIRefusesWithoutItsScope(t *testing.T) {
 	t.Parallel()
 	for _, api := range APIs {
@@ -307,16 +311,22 @@ func TestEveryAPIRefusesWithoutItsScope(t *testing.T) {
 			continue
 		}
 		t.Run(api.Name, func(t *testing.T) {
+			t.Parallel()
 			acts := &recordingActions{}
 			s := NewSupervisor(acts, nil)
 			defer s.Close()
 			module, fn, _ := strings.Cut(api.Name, ".")
-			code := "try { await require('" + module + "')." + fn + "('x'); } catch (e) { if (e.code !== 'MISSING_SCOPES') throw e; return; }\nthrow new Error('no refusal');"
-			ev := commandEvent("x")
-			if _, ok := ev.Modules[module]; !ok {
+			var code string
+			var ev Event
+			if api.Legacy {
+				code = "try { await require('" + module + "')." + fn + "('x'); } catch (e) { if (e.code !== 'MISSING_SCOPES') throw e; }"
+				ev = commandEvent("x")
 				ev.Modules[module] = json.RawMessage(`{}`)
+			} else {
+				code = "const m = require('" + module + "');\nrequire('sky').on('messageCreate', async () => {\n  try { await m." + fn + "('x'); } catch (e) { if (e.code !== 'MISSING_SCOPES') throw e; }\n});"
+				ev = Event{Kind: "messageCreate", Handler: "event:messageCreate#0"}
 			}
-			p, err := Compile("scope.skyext", code, true)
+			p, err := Compile("scope.skyext", code, api.Legacy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -326,6 +336,10 @@ func TestEveryAPIRefusesWithoutItsScope(t *testing.T) {
 			}
 			if len(acts.sent()) != 0 {
 				t.Fatalf("%s reached the trusted side without its scope", api.Name)
+			}
+			want := CallRecord{API: api.Name, Scope: api.Scope, Outcome: CodeMissingScopes}
+			if !slices.Contains(res.Calls, want) {
+				t.Fatalf("%s: calls %+v, want %+v", api.Name, res.Calls, want)
 			}
 		})
 	}

@@ -130,11 +130,25 @@ type Spec struct {
 // side. For legacy (part B) code, Modules holds the data of each module the
 // trigger provides (require() builds the JS object from it); Denied names
 // modules withheld for a missing scope, with that scope.
+//
+// For handler-style (part A) code, Handler names the registration to call
+// (Registration.ID), Data is the context object's data, and Reply says
+// which reply helpers the context gets ("message", "interaction" or "").
+// Kind EventDescribe runs only the top level and reports what it
+// registered.
 type Event struct {
 	Kind    string                     // "command", "keyword", "messageCreate", ...
 	Modules map[string]json.RawMessage // legacy module data by require() name
 	Denied  map[string]string          // module name → the scope it needs
+
+	Handler string
+	Data    json.RawMessage
+	Reply   string
 }
+
+// EventDescribe is the Event.Kind that loads a handler-style extension and
+// reports its registrations (Result.Registrations) without calling any.
+const EventDescribe = "describe"
 
 // JS error codes seen by extension code (SKYEXT.md A7).
 const (
@@ -222,6 +236,9 @@ type Result struct {
 	Console        []ConsoleLine
 	ConsoleDropped int // console lines over Limits.MaxConsole, counted, not kept
 	Duration       time.Duration
+	// Registrations is what a describe run's top level registered. It
+	// comes from the isolate: the trusted side validates it before use.
+	Registrations []Registration
 }
 
 // OK reports whether the invocation succeeded.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/skyext/skybot/sandbox"
@@ -36,6 +37,9 @@ type Message struct {
 	Mentions    []User
 	CreatedAt   time.Time
 	Bot         User // skybot's own user, as the gateway's READY named it
+	// MemberPermissions is the author's permission bitfield in the
+	// channel, computed by the bot layer from gateway state.
+	MemberPermissions int64
 	// Modules is the data of SkynetBot's guild, channel, member and roles
 	// modules, built by the bot layer from gateway state; each is withheld
 	// from extensions without its scope.
@@ -57,6 +61,18 @@ type Run struct {
 type Dispatcher struct {
 	m       *Manager
 	observe func(Run)
+	bot     atomic.Pointer[User] // skybot's own user, once the gateway named it
+}
+
+// SetBotUser records skybot's own user (from READY), which legacy runs
+// without a message see in the bot module.
+func (d *Dispatcher) SetBotUser(u User) { d.bot.Store(&u) }
+
+func (d *Dispatcher) botUser() User {
+	if u := d.bot.Load(); u != nil {
+		return *u
+	}
+	return User{}
 }
 
 // NewDispatcher returns a dispatcher over m. observe, if not nil, sees
@@ -70,6 +86,7 @@ func NewDispatcher(m *Manager, observe func(Run)) *Dispatcher {
 type guildView struct {
 	built    time.Time
 	prefix   string
+	tier     TierLimits
 	limits   sandbox.Limits // from the guild's tier
 	installs []activeInstall
 }
@@ -79,7 +96,8 @@ type activeInstall struct {
 	version  store.Version
 	manifest Manifest
 	program  *sandbox.Program
-	loadErr  error // set when the code cannot be loaded; reported per event
+	regs     []sandbox.Registration // handler style: what its top level registered
+	loadErr  error                  // set when the code cannot be loaded; reported per event
 }
 
 func (m *Manager) invalidate(guild store.GuildID) {
@@ -106,7 +124,8 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	if err != nil {
 		return nil, fmt.Errorf("installs of %s: %w", guild, err)
 	}
-	v = &guildView{built: m.now(), prefix: g.Prefix, limits: m.tier(g.Tier).Limits}
+	tier := m.tier(g.Tier)
+	v = &guildView{built: m.now(), prefix: g.Prefix, tier: tier, limits: tier.Limits}
 	for _, in := range ins {
 		if !in.Enabled {
 			continue
@@ -118,6 +137,9 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 		}
 		if err == nil {
 			ai.program, err = m.program(ai.version, ai.manifest)
+		}
+		if err == nil && !ai.manifest.Legacy() {
+			ai.regs, err = m.describe(ctx, guild, ai.version, ai.program, v.limits)
 		}
 		ai.loadErr = err
 		v.installs = append(v.installs, ai)
@@ -143,26 +165,62 @@ func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
 		return err
 	}
 	cmd, isCommand := parseCommand(view.prefix, msg.Content)
+	origin := Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID, ByMember: true, MemberPermissions: msg.MemberPermissions}
 	for _, ai := range view.installs {
+		if !ai.manifest.Legacy() {
+			d.onMessageHandlers(ctx, ai, view, msg, cmd, isCommand, origin)
+			continue
+		}
 		var ev sandbox.Event
 		switch {
 		case ai.manifest.Type == TypeCommand && isCommand && cmd.key == ai.manifest.Key:
 			ev = commandEvent(view.prefix, cmd, ai.manifest.Key, msg)
+			origin.Trigger = "command"
 		case ai.manifest.Type == TypeKeyword && keywordMatches(ai.manifest, msg.Content):
 			ev = keywordEvent(ai.manifest, msg, view.prefix)
+			origin.Trigger = "keyword"
 		default:
 			continue
 		}
-		d.run(ctx, ai, view.limits, ev, Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID})
+		d.run(ctx, ai, view, ev, origin)
 	}
 	return nil
 }
 
+// onMessageHandlers runs a handler-style extension's prefix commands and
+// keywords that match msg.
+func (d *Dispatcher) onMessageHandlers(ctx context.Context, ai activeInstall, view *guildView, msg Message, cmd command, isCommand bool, origin Origin) {
+	granted := sandbox.NewScopeSet(ai.install.GrantedScopes...)
+	for _, r := range ai.regs {
+		switch {
+		case r.Kind == sandbox.RegPrefix && isCommand && cmd.key == r.Key:
+			data := messageContext(msg, granted)
+			args := []string{}
+			if cmd.trimmedSufix != "" {
+				args = strings.Fields(cmd.trimmedSufix)
+			}
+			data["prefix"], data["key"], data["suffix"], data["args"] = view.prefix, r.Key, cmd.trimmedSufix, args
+			origin.Trigger = "command"
+			d.run(ctx, ai, view, handlerEvent("command", r, "message", data), origin)
+		case r.Kind == sandbox.RegKeyword && keywordRegMatches(r, msg.Content):
+			origin.Trigger = "keyword"
+			d.run(ctx, ai, view, handlerEvent("keyword", r, "message", messageContext(msg, granted)), origin)
+		}
+	}
+}
+
 // run delivers one event and records its outcome in the extension's log.
-func (d *Dispatcher) run(ctx context.Context, ai activeInstall, limits sandbox.Limits, ev sandbox.Event, origin Origin) {
+// The run's trusted state (storage overlay, interaction answer) is
+// finished when it ends, its writes committed or discarded.
+func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView, ev sandbox.Event, origin Origin) sandbox.Result {
 	in := ai.install
+	limits := view.limits
 	origin.ExtensionID, origin.VersionID = in.ExtensionID, in.VersionID
 	origin.Extension, origin.Version = in.Name, in.Version
+	origin.Legacy = ai.manifest.Legacy()
+	origin.Hosts, origin.Network = ai.manifest.Hosts, ai.manifest.Network
+	origin.Quota = view.tier.Storage
+	origin.Run = NewRunState()
 
 	var res sandbox.Result
 	if ai.loadErr != nil {
@@ -187,6 +245,10 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, limits sandbox.L
 			res.Failure = &sandbox.Failure{Kind: sandbox.FailInternal, Message: err.Error()}
 		}
 	}
+	if err := origin.Run.Finish(context.WithoutCancel(ctx), res.Failure == nil); err != nil {
+		d.m.log.Error("finishing a run failed", "guild_id", origin.GuildID, "ext", in.Name, "err", err)
+		res.Console = append(res.Console, sandbox.ConsoleLine{Level: "error", Text: "skybot could not save this run's writes: " + err.Error()})
+	}
 	d.m.recordRun(ctx, in, res)
 	if res.Failure != nil {
 		d.m.noteFailure(ctx, in, res.Failure)
@@ -194,6 +256,7 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, limits sandbox.L
 	if d.observe != nil {
 		d.observe(Run{GuildID: origin.GuildID, Extension: in.Name, Version: in.Version, Trigger: ev.Kind, Result: res})
 	}
+	return res
 }
 
 // recordRun writes an invocation's console output and failure to the

@@ -42,6 +42,9 @@ type Plan struct {
 	AddedScopes   []string // asked for and not granted now
 	RemovedScopes []string // granted now and no longer asked for
 	Warnings      []string // what a 1.0 package lost on the way in
+	// Registrations are a handler-style version's handlers, as its top
+	// level registered them when the plan was made (the health check).
+	Registrations []sandbox.Registration
 	Expires       time.Time
 
 	code    string
@@ -154,7 +157,7 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	if err := m.checkRate(guild); err != nil {
 		return nil, err
 	}
-	u, err := m.readAndCompile(ctx, up, fetch)
+	u, err := m.readAndCompile(ctx, guild, up, fetch)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +177,7 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 		return nil, err
 	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
-		AddedScopes: man.Scopes, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
+		AddedScopes: man.Scopes, Registrations: u.regs, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
 	m.plans.put(p)
 	return p, nil
 }
@@ -193,7 +196,7 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 	if err != nil {
 		return nil, err
 	}
-	u, err := m.readAndCompile(ctx, up, fetch)
+	u, err := m.readAndCompile(ctx, guild, up, fetch)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +215,7 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 		return nil, err
 	}
 	p := m.newChangePlan(PlanUpdate, in, actor, man)
-	p.code, p.program, p.Warnings = u.code, u.program, u.warnings
+	p.code, p.program, p.Warnings, p.Registrations = u.code, u.program, u.warnings, u.regs
 	m.plans.put(p)
 	return p, nil
 }

@@ -71,8 +71,11 @@ type Manager struct {
 
 	mu       sync.Mutex
 	programs map[store.VersionID]*sandbox.Program
-	guilds   map[store.GuildID]*guildView
-	system   []uploaded // the operator's system extensions (LoadSystem)
+	// described caches each handler-style version's validated
+	// registrations (its top level is deterministic by contract).
+	described map[store.VersionID][]sandbox.Registration
+	guilds    map[store.GuildID]*guildView
+	system    []uploaded // the operator's system extensions (LoadSystem)
 }
 
 // NewManager returns a Manager over st that runs code with runner.
@@ -88,19 +91,21 @@ func NewManager(st *store.Store, runner Runner, opts Options) *Manager {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Manager{
-		store:    st,
-		runner:   runner,
-		opts:     opts,
-		log:      log,
-		programs: map[store.VersionID]*sandbox.Program{},
-		guilds:   map[store.GuildID]*guildView{},
+		store:     st,
+		runner:    runner,
+		opts:      opts,
+		log:       log,
+		programs:  map[store.VersionID]*sandbox.Program{},
+		described: map[store.VersionID][]sandbox.Registration{},
+		guilds:    map[store.GuildID]*guildView{},
 	}
 }
 
 // TierLimits are what a guild's tier allows.
 type TierLimits struct {
 	Limits      sandbox.Limits
-	MaxInstalls int // 0: no limit
+	MaxInstalls int         // 0: no limit
+	Storage     store.Quota // each install's storage; zero fields: no limit
 }
 
 // tier returns the limits of a tier name.
@@ -169,7 +174,9 @@ func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor 
 
 // readAndCompile reads an upload and compiles its code: a package that
 // does not compile is the package's fault.
-func (m *Manager) readAndCompile(ctx context.Context, up Upload, fetch Fetch) (uploaded, error) {
+// A handler-style extension's top level also runs (for guild, inside the
+// tier's limits): what it registers is checked before anything is written.
+func (m *Manager) readAndCompile(ctx context.Context, guild store.GuildID, up Upload, fetch Fetch) (uploaded, error) {
 	man, code, warnings, err := m.readUpload(ctx, up, fetch)
 	if err != nil {
 		return uploaded{}, err
@@ -178,7 +185,19 @@ func (m *Manager) readAndCompile(ctx context.Context, up Upload, fetch Fetch) (u
 	if err != nil {
 		return uploaded{}, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
 	}
-	return uploaded{man: man, code: code, warnings: warnings, program: prog}, nil
+	u := uploaded{man: man, code: code, warnings: warnings, program: prog}
+	if !man.Legacy() {
+		limits := m.opts.Limits
+		if guild != "" {
+			if g, err := m.store.EnsureGuild(ctx, guild, m.opts.DefaultPrefix); err == nil {
+				limits = m.tier(g.Tier).Limits
+			}
+		}
+		if u.regs, err = m.describeProgram(ctx, guild, man.Name, man.Version, prog, limits); err != nil {
+			return uploaded{}, err
+		}
+	}
+	return u, nil
 }
 
 // uploaded is a read, validated and compiled upload.
@@ -187,6 +206,7 @@ type uploaded struct {
 	code     string
 	warnings []string
 	program  *sandbox.Program
+	regs     []sandbox.Registration // handler style: what its top level registers
 }
 
 // readUpload applies the upload rules in order: file type, declared size,
@@ -226,14 +246,6 @@ func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (man M
 	}
 	if int64(len(code)) > m.opts.MaxSourceBytes {
 		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "The code of %s is %d bytes; the limit is %d bytes.", man.Name, len(code), m.opts.MaxSourceBytes)
-	}
-	if !man.Legacy() {
-		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage,
-			"%s has no @type: handler-style extensions (the sky module) are not supported by this skybot yet.", man.Name)
-	}
-	if man.Type != TypeCommand && man.Type != TypeKeyword {
-		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage,
-			"%s is a %s extension; this skybot runs command and keyword extensions so far.", man.Name, man.Type)
 	}
 	return man, code, warnings, nil
 }

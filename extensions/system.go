@@ -37,7 +37,7 @@ func (m *Manager) LoadSystem(ctx context.Context, dir string) error {
 		if err != nil {
 			return skyerr.Wrap(err, skyerr.InvalidPath, "Cannot read %s.", path)
 		}
-		u, err := m.readAndCompile(ctx, Upload{Filename: e.Name(), Size: info.Size()}, func(context.Context, int64) ([]byte, error) {
+		u, err := m.readAndCompile(ctx, "", Upload{Filename: e.Name(), Size: info.Size()}, func(context.Context, int64) ([]byte, error) {
 			return os.ReadFile(path)
 		})
 		if err != nil {

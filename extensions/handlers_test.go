@@ -1,0 +1,97 @@
+package extensions
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+const greeter = `// ==SkyExtension==
+// @name         greeter
+// @version      1.0.0
+// @description  Handler-style test extension
+// @scopes       messages_write
+// ==/SkyExtension==
+const sky = require('sky');
+sky.prefix('hello', (ctx) => ctx.reply('hi ' + ctx.args.join(' ')));
+sky.keyword('tea', (ctx) => ctx.reply('tea time for ' + ctx.user.username));
+sky.on('guildMemberAdd', (ctx) => console.log('joined', ctx.member.id));
+sky.on('messageCreate', { bots: true }, (ctx) => console.log('saw', ctx.message.id));
+`
+
+func TestHandlerStyleRouting(t *testing.T) {
+	t.Parallel()
+	var runs []Run
+	f := newFixture(t, Options{})
+	f.d = NewDispatcher(f.m, func(r Run) { runs = append(runs, r) })
+	if _, err := f.install(t, "g1", "greeter.skyext", greeter); err != nil {
+		t.Fatal(err)
+	}
+	f.say(t, "g1", "!hello big world")
+	f.say(t, "g1", "who wants tea?")
+	f.say(t, "g1", "!HELLO")
+	want := []string{
+		"greeter@1.0.0 in c1: hi big world",
+		"greeter@1.0.0 in c1: tea time for ann",
+		"greeter@1.0.0 in c1: hi ",
+	}
+	if got := f.acts.all(); !slices.Equal(got, want) {
+		t.Fatalf("replies\n got %q\nwant %q", got, want)
+	}
+
+	ctx := context.Background()
+	for _, ev := range []GuildEvent{
+		{Name: "guildMemberAdd", GuildID: "g1", UserID: "77", Data: map[string]any{"id": "77"}},
+		{Name: "messageCreate", GuildID: "g1", ChannelID: "c1", FromBot: true, Data: map[string]any{"id": "m9"}},
+		{Name: "messageCreate", GuildID: "g1", ChannelID: "c1", SelfCaused: true, Data: map[string]any{"id": "m10"}},
+		{Name: "guildBanAdd", GuildID: "g1", Data: map[string]any{}},
+	} {
+		if err := f.d.OnEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var console []string
+	for _, r := range runs {
+		if r.Result.Failure != nil {
+			t.Errorf("%s run failed: %v", r.Trigger, r.Result.Failure)
+		}
+		for _, l := range r.Result.Console {
+			console = append(console, l.Text)
+		}
+	}
+	if want := []string{"joined 77", "saw m9"}; !slices.Equal(console, want) {
+		t.Fatalf("console %q, want %q", console, want)
+	}
+}
+
+func TestHandlerStyleHealthCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{Limits: sandbox.Limits{Timeout: 300 * time.Millisecond}})
+	header := "// ==SkyExtension==\n// @name broken\n// @version 1.0.0\n// ==/SkyExtension==\n"
+	cases := []struct{ name, code, want string }{
+		{"top level throws", "const sky = require('sky');\nnull.x;\n", "broken.skyext:6"},
+		{"unknown event", "require('sky').on('guildExplode', () => {});", `sky.on("guildExplode")`},
+		{"bad cron", "require('sky').cron('every tuesday', () => {});", `sky.cron("every tuesday")`},
+		{"fast timer", "require('sky').every(1000, () => {});", "between 1 minute and 7 days"},
+		{"bad slash", "require('sky').command({name: 'Bad Name', description: 'x'}, () => {});", "a name is 1 to 32"},
+		{"endless top level", "for (;;) {}", "longer than"},
+	}
+	for i, c := range cases {
+		_, err := f.install(t, fmt.Sprintf("g%d", i), "broken.skyext", header+c.code)
+		if !skyerr.Is(err, skyerr.LoadFailed) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want E_LOAD_FAILED mentioning %q", c.name, err, c.want)
+		}
+	}
+	for i := range cases {
+		if ins, _ := f.store.Installs(context.Background(), store.GuildID(fmt.Sprintf("g%d", i))); len(ins) != 0 {
+			t.Fatalf("a failed health check left installs: %+v", ins)
+		}
+	}
+}

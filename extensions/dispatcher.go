@@ -62,7 +62,39 @@ type Dispatcher struct {
 	m       *Manager
 	observe func(Run)
 	bot     atomic.Pointer[User] // skybot's own user, once the gateway named it
+	sched   *Scheduler           // set by NewScheduler
+	// modules gives legacy runs the module data that lives on the
+	// trusted side: guild and roles (from gateway state), extension
+	// (storage and settings), points/economy, http and config.
+	modules atomic.Pointer[ModuleSource]
 }
+
+// ModuleSource returns the data of the legacy modules the bot layer and
+// the store provide for one run, by require() name. Modules withheld for
+// a missing scope are removed afterwards, as for message data.
+type ModuleSource func(ctx context.Context, o Origin, granted sandbox.ScopeSet) map[string]any
+
+// SetModuleSource installs the bot layer's module source.
+func (d *Dispatcher) SetModuleSource(f ModuleSource) { d.modules.Store(&f) }
+
+// addModules adds the source's modules that ev does not carry yet.
+func (d *Dispatcher) addModules(ctx context.Context, ev *sandbox.Event, o Origin, granted sandbox.ScopeSet) {
+	f := d.modules.Load()
+	if f == nil {
+		return
+	}
+	for name, data := range (*f)(ctx, o, granted) {
+		if _, ok := ev.Modules[name]; !ok {
+			if ev.Modules == nil {
+				ev.Modules = map[string]json.RawMessage{}
+			}
+			ev.Modules[name] = mustJSON(data)
+		}
+	}
+}
+
+// Scheduler returns the dispatcher's scheduler, or nil.
+func (d *Dispatcher) Scheduler() *Scheduler { return d.sched }
 
 // SetBotUser records skybot's own user (from READY), which legacy runs
 // without a message see in the bot module.
@@ -103,6 +135,18 @@ type activeInstall struct {
 func (m *Manager) invalidate(guild store.GuildID) {
 	m.mu.Lock()
 	delete(m.guilds, guild)
+	watchers := m.watchers
+	m.mu.Unlock()
+	for _, w := range watchers {
+		w(guild)
+	}
+}
+
+// watch registers f to hear of every change to a guild's installs. f must
+// not block.
+func (m *Manager) watch(f func(store.GuildID)) {
+	m.mu.Lock()
+	m.watchers = append(m.watchers, f)
 	m.mu.Unlock()
 }
 
@@ -227,6 +271,9 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 		res.Failure = &sandbox.Failure{Kind: sandbox.FailCompile, Message: ai.loadErr.Error()}
 	} else {
 		granted := sandbox.NewScopeSet(in.GrantedScopes...)
+		if origin.Legacy {
+			d.addModules(ctx, &ev, origin, granted)
+		}
 		withholdModules(&ev, granted)
 		// A version's own timeout may shorten the tier's, never lengthen it.
 		if t := time.Duration(ai.manifest.TimeoutMS) * time.Millisecond; t > 0 && (limits.Timeout == 0 || t < limits.Timeout) {

@@ -75,7 +75,8 @@ type Manager struct {
 	// registrations (its top level is deterministic by contract).
 	described map[store.VersionID][]sandbox.Registration
 	guilds    map[store.GuildID]*guildView
-	system    []uploaded // the operator's system extensions (LoadSystem)
+	watchers  []func(store.GuildID) // hear of every change to a guild's installs
+	system    []uploaded            // the operator's system extensions (LoadSystem)
 }
 
 // NewManager returns a Manager over st that runs code with runner.

@@ -161,6 +161,8 @@ const (
 	CodeInvalidArgument = "INVALID_ARGUMENT"
 	CodeTimeout         = "TIMEOUT"
 	CodeInternal        = "INTERNAL"
+	CodeStorageSizeMax  = "STORAGE_SIZE_MAX"
+	CodeInsufficient    = "INSUFFICIENT_FUNDS"
 )
 
 // CodeError is an error with a JS-visible code. Actions return it to make a

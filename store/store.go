@@ -47,9 +47,10 @@ var (
 
 // Store is skybot's SQLite database. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // one connection: every write, in order
-	r   *sql.DB // read-only pool
-	now func() time.Time
+	w       *sql.DB // one connection: every write, in order
+	r       *sql.DB // read-only pool
+	now     func() time.Time
+	secrets *sealer // nil: no secret key (WithSecretKey)
 }
 
 // Option configures Open.
@@ -58,6 +59,7 @@ type Option func(*options)
 type options struct {
 	now     func() time.Time
 	readers int
+	sealer  *sealer
 }
 
 // WithClock sets the clock used for every timestamp and TTL (default time.Now).
@@ -97,7 +99,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, now: o.now}
+	s := &Store{w: w, now: o.now, secrets: o.sealer}
 	if err := s.checkWriter(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

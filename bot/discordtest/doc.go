@@ -3,8 +3,8 @@
 // 127.0.0.1.
 //
 // A Server keeps guild state (users, guilds, roles, members, channels,
-// threads, messages, reactions, bans, webhooks, application commands, DMs,
-// interactions) and serves:
+// threads, messages, reactions, bans, webhooks, custom emojis, voice states,
+// application commands, DMs, interactions) and serves:
 //
 //   - Discord's REST API under /api/v9 and /api/v10, with Discord's error
 //     codes and permission rules (role hierarchy, guild owner, missing
@@ -26,9 +26,10 @@
 //
 // Tests use NewForTest, which also closes the server and reports every request
 // that broke Discord's contract (see RequestValidator). Setup methods
-// (CreateGuild, AddRole, AddMember, ...) build a guild; person methods
-// (SendMessage, RunSlash, ClickButton, SubmitModal, ...) act as a member would;
-// observation methods (Messages, Member, Bans, ...) return copies of the state;
+// (CreateGuild, AddRole, AddMember, AddBot, AddEmoji, ...) build a guild;
+// person methods (SendMessage, RunSlash, ClickButton, SubmitModal,
+// JoinVoice, ...) act as a member would; observation methods (Messages,
+// Member, Bans, Emojis, VoiceStates, ...) return copies of the state;
 // Subscribe and WaitFor follow changes; fault methods (InjectRateLimit,
 // SetLatency, SendReconnect, SendInvalidSession, DropConnections) make Discord
 // misbehave on purpose.

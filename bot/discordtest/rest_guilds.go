@@ -31,6 +31,9 @@ func restModifyGuild(s *Server, r *request) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	if err := s.modifyGuildChannelsLocked(g, f); err != nil {
+		return reply{}, err
+	}
 	if f.has("name") {
 		name, err := f.str("name")
 		if err != nil {
@@ -50,6 +53,50 @@ func restModifyGuild(s *Server, r *request) (reply, error) {
 	s.dispatchGuildLocked("GUILD_UPDATE", w)
 	s.emitLocked(Event{Kind: KindGuildUpdate, GuildID: g.id, ActorID: r.actor, Detail: g.name})
 	return okJSON(w)
+}
+
+// modifyGuildChannelsLocked applies system_channel_id, afk_channel_id (null
+// clears them; the system channel must be a text channel of the guild, the
+// AFK channel a voice channel) and afk_timeout. It checks every field
+// before changing any, so a refused PATCH leaves the guild as it was.
+func (s *Server) modifyGuildChannelsLocked(g *guild, f fields) error {
+	system, afk, timeout := g.systemChannelID, g.afkChannelID, g.afkTimeout
+	channelOf := func(field string, want discordgo.ChannelType, cur string) (string, error) {
+		if !f.has(field) {
+			return cur, nil
+		}
+		id, err := f.str(field)
+		if err != nil || id == "" {
+			return "", err
+		}
+		c, ok := s.st.channels[id]
+		if !ok || c.guildID != g.id {
+			return "", formError(field, "CHANNEL_INVALID", "Unknown channel")
+		}
+		if c.typ != want {
+			return "", formError(field, "CHANNEL_INVALID_TYPE", "Invalid channel type")
+		}
+		return id, nil
+	}
+	var err error
+	if system, err = channelOf("system_channel_id", discordgo.ChannelTypeGuildText, system); err != nil {
+		return err
+	}
+	if afk, err = channelOf("afk_channel_id", discordgo.ChannelTypeGuildVoice, afk); err != nil {
+		return err
+	}
+	if f.has("afk_timeout") && !f.null("afk_timeout") {
+		if timeout, err = f.integer("afk_timeout"); err != nil {
+			return err
+		}
+		switch timeout {
+		case 60, 300, 900, 1800, 3600:
+		default:
+			return formError("afk_timeout", "BASE_TYPE_CHOICES", "Value must be one of {60, 300, 900, 1800, 3600}.")
+		}
+	}
+	g.systemChannelID, g.afkChannelID, g.afkTimeout = system, afk, timeout
+	return nil
 }
 
 func restListRoles(s *Server, r *request) (reply, error) {

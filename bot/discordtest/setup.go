@@ -290,6 +290,16 @@ func (s *Server) newGuildChannelLocked(g *guild, name string, typ discordgo.Chan
 // dispatching GUILD_MEMBER_ADD to READY sessions. It panics if the guild or
 // a role does not exist.
 func (s *Server) AddMember(guildID, username string, roleIDs ...string) Member {
+	return s.addMember("AddMember", guildID, username, false, roleIDs)
+}
+
+// AddBot is AddMember for another bot (not skybot): its user has bot: true,
+// and so do its messages and actions.
+func (s *Server) AddBot(guildID, username string, roleIDs ...string) Member {
+	return s.addMember("AddBot", guildID, username, true, roleIDs)
+}
+
+func (s *Server) addMember(method, guildID, username string, bot bool, roleIDs []string) Member {
 	var out Member
 	err := s.mutate(func() error {
 		g, err := s.st.guild(guildID)
@@ -302,14 +312,59 @@ func (s *Server) AddMember(guildID, username string, roleIDs ...string) Member {
 			}
 		}
 		u := s.addUserLocked(username)
+		u.bot = bot
 		s.joinLocked(g, u.id, roleIDs)
 		out = Member{GuildID: g.id, UserID: u.id, Username: username, Roles: append([]string(nil), roleIDs...)}
 		return nil
 	})
 	if err != nil {
-		panic(fmt.Sprintf("discordtest: AddMember(%q, %q): %v", guildID, username, err))
+		panic(fmt.Sprintf("discordtest: %s(%q, %q): %v", method, guildID, username, err))
 	}
 	return out
+}
+
+// SetNick changes a member's nickname as a guild admin would ("" removes
+// it), dispatching GUILD_MEMBER_UPDATE.
+func (s *Server) SetNick(guildID, userID, nick string) error {
+	return s.mutate(func() error {
+		g, err := s.st.guild(guildID)
+		if err != nil {
+			return err
+		}
+		m, err := g.member(userID)
+		if err != nil {
+			return err
+		}
+		if len(nick) > 32 {
+			return fmt.Errorf("discordtest: nickname %q is longer than 32 characters", nick)
+		}
+		m.nick = nullable(nick)
+		s.memberUpdatedLocked(g, m, "", "nick")
+		return nil
+	})
+}
+
+// SetMemberRoles replaces a member's roles as a guild admin would,
+// dispatching GUILD_MEMBER_UPDATE.
+func (s *Server) SetMemberRoles(guildID, userID string, roleIDs ...string) error {
+	return s.mutate(func() error {
+		g, err := s.st.guild(guildID)
+		if err != nil {
+			return err
+		}
+		m, err := g.member(userID)
+		if err != nil {
+			return err
+		}
+		for _, id := range roleIDs {
+			if _, err := g.role(id); err != nil || id == g.id {
+				return fmt.Errorf("role %s: %w", id, discordError(codeUnknownRole))
+			}
+		}
+		m.roles = dedupe(roleIDs)
+		s.memberUpdatedLocked(g, m, "", "roles "+describeRoles(g, m.roles))
+		return nil
+	})
 }
 
 // JoinGuild adds an existing user (for example one created with AddUser or
@@ -366,6 +421,7 @@ func (s *Server) RemoveMember(guildID, userID string) error {
 // removeMemberLocked removes a member, dispatches GUILD_MEMBER_REMOVE and
 // emits an event of the given kind.
 func (s *Server) removeMemberLocked(g *guild, userID, actorID, kind, detail string) {
+	s.leaveVoiceLocked(g, userID)
 	g.removeMember(userID)
 	s.dispatchMembersLocked("GUILD_MEMBER_REMOVE", map[string]any{"guild_id": g.id, "user": s.wireUserLocked(userID)})
 	s.emitLocked(Event{Kind: kind, GuildID: g.id, UserID: userID, ActorID: actorID, Detail: detail})

@@ -58,6 +58,13 @@ type guild struct {
 	channelIDs  []string // guild channels and threads in creation order
 	bans        map[string]*ban
 	banOrder    []string
+	emojis      []*emoji               // custom emojis in creation order (emoji.go)
+	voice       map[string]*voiceState // user id → voice state, nil until someone joins (voice.go)
+	// Settings PATCH /guilds/{id} changes besides name and description:
+	// the system and AFK channels ("" for none) and the AFK timeout in
+	// seconds (0 stands for Discord's default, 300).
+	systemChannelID, afkChannelID string
+	afkTimeout                    int
 	// commandAccess holds the overrides a guild admin set in Server
 	// Settings → Integrations: command name → the role, user or guild
 	// (@everyone) ids allowed to use it, replacing default_member_permissions.

@@ -435,8 +435,12 @@ type wireGuild struct {
 func (s *Server) wireGuildLocked(g *guild) wireGuild {
 	w := wireGuild{
 		ID: g.id, Name: g.name, OwnerID: g.ownerID, AFKTimeout: 300,
-		Emojis: []json.RawMessage{}, Stickers: []json.RawMessage{}, Features: []string{},
+		Emojis: wireEmojisLocked(g), Stickers: []json.RawMessage{}, Features: []string{},
 		PreferredLocale: "en-US", Description: nullable(g.description),
+		SystemChannelID: nullable(g.systemChannelID), AFKChannelID: nullable(g.afkChannelID),
+	}
+	if g.afkTimeout != 0 {
+		w.AFKTimeout = g.afkTimeout
 	}
 	for _, r := range g.sortedRoles() {
 		w.Roles = append(w.Roles, wireRoleOf(r))
@@ -476,6 +480,10 @@ func (s *Server) wireGuildCreateLocked(g *guild, intents discordgo.Intent) wireG
 	w.Channels, w.Threads = &chans, &threads
 	empty := func() *[]json.RawMessage { return &[]json.RawMessage{} }
 	w.Presences, w.VoiceStates, w.StageInst, w.ScheduledEvs = empty(), empty(), empty(), empty()
+	if intents&discordgo.IntentGuildVoiceStates != 0 {
+		vs := s.wireVoiceStatesLocked(g)
+		w.VoiceStates = &vs
+	}
 	return w
 }
 

@@ -48,6 +48,8 @@ var gaps = gapList{
 	// types them as integers.
 	{method: "POST", route: "/guilds/{guild_id}/roles", field: "permissions", stringInt: true,
 		why: "RoleParams.Permissions is a string"},
+	{method: "PATCH", route: "/guilds/{guild_id}/roles/{role_id}", field: "permissions", stringInt: true,
+		why: "RoleParams.Permissions is a string (GuildRoleEdit)"},
 	{method: "POST", route: "/guilds/{guild_id}/channels", field: "permission_overwrites[].allow", stringInt: true,
 		why: "PermissionOverwrite.Allow is a string"},
 	{method: "POST", route: "/guilds/{guild_id}/channels", field: "permission_overwrites[].deny", stringInt: true,

@@ -261,6 +261,12 @@ var validCalls = []struct {
 			Mentionable: ptr(false),
 		})
 	}},
+	{"role edit with permissions", func(s *discordgo.Session) {
+		s.GuildRoleEdit(guildID, "123456789012345678", &discordgo.RoleParams{
+			Name:        "Muted",
+			Permissions: ptr(int64(discordgo.PermissionViewChannel)),
+		})
+	}},
 	{"channel create", func(s *discordgo.Session) {
 		s.GuildChannelCreateComplex(guildID, discordgo.GuildChannelCreateData{
 			Name:     "skybot-log",

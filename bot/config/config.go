@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/skyext/skybot/bot/nethttp"
 	"github.com/skyext/skybot/extensions/skyerr"
 )
 
@@ -38,6 +40,7 @@ type Config struct {
 	Extensions Extensions `toml:"extensions"`
 	Log        Log        `toml:"log"`
 	Ops        Ops        `toml:"ops"`
+	HTTP       HTTP       `toml:"http"`
 	// Tiers are the levels of service, by name ([tiers.free], ...).
 	Tiers map[string]Tier `toml:"tiers"`
 }
@@ -117,6 +120,73 @@ type Ops struct {
 	Listen string `toml:"listen"`
 }
 
+// HTTP is the guarded client behind extensions' http.request (package
+// bot/nethttp): what it may reach besides the public internet's https
+// hosts, and how often.
+type HTTP struct {
+	// Allowlist is the hosts, with their subdomains, that extensions whose
+	// network capability is allowlist_only may reach.
+	Allowlist []string `toml:"allowlist"`
+	// AllowPrivate are CIDR ranges requests may reach although they are
+	// loopback, private or otherwise internal (an operator's own service).
+	AllowPrivate []string `toml:"allow_private"`
+	// RequestsPerMinute is the limit per (guild, extension).
+	RequestsPerMinute int `toml:"requests_per_minute"`
+	// UserAgent is sent when the extension sets none.
+	UserAgent string `toml:"user_agent"`
+	// NetworkTiers are the tiers whose guilds may use the network and
+	// network_advanced capabilities (SkynetBot's "tier 2").
+	NetworkTiers []string `toml:"network_tiers"`
+}
+
+// AllowPrivatePrefixes returns AllowPrivate parsed; entries that do not
+// parse (Validate refuses them) are left out.
+func (h HTTP) AllowPrivatePrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range h.AllowPrivate {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate checks the [http] keys; tiers are the configured tiers.
+func (h HTTP) validate(tiers map[string]Tier) error {
+	bad := func(format string, args ...any) error {
+		return skyerr.New(skyerr.InvalidConfig, format, args...)
+	}
+	for _, host := range h.Allowlist {
+		if !hostName.MatchString(host) || len(host) > 253 {
+			return bad("http.allowlist entry %q is not a host name (e.g. \"api.example.com\"; its subdomains are included)", host)
+		}
+	}
+	for _, cidr := range h.AllowPrivate {
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return bad("http.allow_private entry %q is not a CIDR range such as \"10.20.0.0/16\"", cidr)
+		}
+		if p != p.Masked() {
+			return bad("http.allow_private entry %q has bits set past its prefix length; write %q", cidr, p.Masked().String())
+		}
+	}
+	if h.RequestsPerMinute < 1 || h.RequestsPerMinute > maxHTTPPerMinute {
+		return bad("http.requests_per_minute is %d; it must be between 1 and %d", h.RequestsPerMinute, maxHTTPPerMinute)
+	}
+	if h.UserAgent == "" || len(h.UserAgent) > 256 || strings.IndexFunc(h.UserAgent, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return bad("http.user_agent is %q; it must be 1 to 256 printable ASCII characters", h.UserAgent)
+	}
+	for _, name := range h.NetworkTiers {
+		if _, ok := tiers[name]; !ok {
+			return bad("http.network_tiers names %q, which is not a tier of [tiers]; list existing tiers, or [] for none", name)
+		}
+	}
+	return nil
+}
+
+// maxHTTPPerMinute bounds http.requests_per_minute.
+const maxHTTPPerMinute = 10_000
+
 // Default returns the configuration skybot runs with when the file sets
 // nothing. config.example.toml shows the same values.
 func Default() Config {
@@ -139,9 +209,16 @@ func Default() Config {
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Ops: Ops{Listen: "127.0.0.1:9464"},
+		HTTP: HTTP{
+			Allowlist:         nethttp.DefaultAllowlist(),
+			AllowPrivate:      []string{},
+			RequestsPerMinute: nethttp.DefaultRequestsPerMinute,
+			UserAgent:         nethttp.DefaultUserAgent,
+			NetworkTiers:      []string{},
+		},
 		Tiers: map[string]Tier{
-			DefaultTier: {MaxInstalls: 25},
-			"premium":   {Timeout: Duration{10 * time.Second}, MaxHostCalls: 200, MemoryLimitMB: 256, MaxInstalls: 100},
+			DefaultTier: {MaxInstalls: 25, StorageEntries: 10_000, StorageBytes: 4 << 20},
+			"premium":   {Timeout: Duration{10 * time.Second}, MaxHostCalls: 200, MemoryLimitMB: 256, MaxInstalls: 100, StorageEntries: 100_000, StorageBytes: 64 << 20},
 		},
 	}
 }
@@ -160,6 +237,11 @@ type Tier struct {
 	MemoryLimitMB int `toml:"memory_limit_mb"`
 	// MaxInstalls is how many extensions a guild may install (0: no limit).
 	MaxInstalls int `toml:"max_installs"`
+	// StorageEntries and StorageBytes bound each install's storage (keys
+	// plus values); 0 takes the default tier's value, and the default
+	// tier's 0 means no limit.
+	StorageEntries int   `toml:"storage_entries"`
+	StorageBytes   int64 `toml:"storage_bytes"`
 }
 
 // TierLimits returns tier name with its zero fields filled from [sandbox].
@@ -178,6 +260,12 @@ func (c Config) TierLimits(name string) (Tier, bool) {
 	}
 	if t.MemoryLimitMB == 0 {
 		t.MemoryLimitMB = c.Sandbox.MemoryLimitMB
+	}
+	if t.StorageEntries == 0 {
+		t.StorageEntries = c.Tiers[DefaultTier].StorageEntries
+	}
+	if t.StorageBytes == 0 {
+		t.StorageBytes = c.Tiers[DefaultTier].StorageBytes
 	}
 	return t, ok
 }
@@ -348,6 +436,9 @@ func (c Config) Validate() error {
 	if _, ok := c.Tiers[DefaultTier]; !ok {
 		return bad("tiers.%s is missing; every guild starts in that tier", DefaultTier)
 	}
+	if err := c.HTTP.validate(c.Tiers); err != nil {
+		return err
+	}
 	for name, t := range c.Tiers {
 		key := "tiers." + name
 		switch {
@@ -361,6 +452,8 @@ func (c Config) Validate() error {
 			return bad("%s.memory_limit_mb is %d; it must be between %d and %d", key, t.MemoryLimitMB, minMemoryLimitMB, maxMemoryLimitMB)
 		case t.MaxInstalls < 0 || t.MaxInstalls > 10000:
 			return bad("%s.max_installs is %d; it must be between 0 (no limit) and 10000", key, t.MaxInstalls)
+		case t.StorageEntries < 0 || t.StorageBytes < 0:
+			return bad("%s.storage_entries and storage_bytes must not be negative (0 takes the %s tier's)", key, DefaultTier)
 		}
 	}
 	return nil

@@ -72,18 +72,24 @@ type Dispatcher struct {
 // ModuleSource returns the data of the legacy modules the bot layer and
 // the store provide for one run, by require() name. Modules withheld for
 // a missing scope are removed afterwards, as for message data.
-type ModuleSource func(ctx context.Context, o Origin, granted sandbox.ScopeSet) map[string]any
+// needs reports whether the code names a module (each one costs reads);
+// code that computes module names gets only those it spells out.
+type ModuleSource func(ctx context.Context, o Origin, granted sandbox.ScopeSet, needs func(module string) bool) map[string]any
 
 // SetModuleSource installs the bot layer's module source.
 func (d *Dispatcher) SetModuleSource(f ModuleSource) { d.modules.Store(&f) }
 
 // addModules adds the source's modules that ev does not carry yet.
-func (d *Dispatcher) addModules(ctx context.Context, ev *sandbox.Event, o Origin, granted sandbox.ScopeSet) {
+func (d *Dispatcher) addModules(ctx context.Context, ev *sandbox.Event, o Origin, granted sandbox.ScopeSet, code string) {
 	f := d.modules.Load()
 	if f == nil {
 		return
 	}
-	for name, data := range (*f)(ctx, o, granted) {
+	needs := func(module string) bool {
+		_, have := ev.Modules[module]
+		return !have && strings.Contains(code, module)
+	}
+	for name, data := range (*f)(ctx, o, granted, needs) {
 		if _, ok := ev.Modules[name]; !ok {
 			if ev.Modules == nil {
 				ev.Modules = map[string]json.RawMessage{}
@@ -262,9 +268,12 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 	origin.ExtensionID, origin.VersionID = in.ExtensionID, in.VersionID
 	origin.Extension, origin.Version = in.Name, in.Version
 	origin.Legacy = ai.manifest.Legacy()
+	origin.Skynet = ai.manifest.Compat == CompatSkynet
 	origin.Hosts, origin.Network = ai.manifest.Hosts, ai.manifest.Network
 	origin.Quota = view.tier.Storage
-	origin.Run = NewRunState()
+	if origin.Run == nil {
+		origin.Run = NewRunState()
+	}
 
 	var res sandbox.Result
 	if ai.loadErr != nil {
@@ -272,7 +281,7 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 	} else {
 		granted := sandbox.NewScopeSet(in.GrantedScopes...)
 		if origin.Legacy {
-			d.addModules(ctx, &ev, origin, granted)
+			d.addModules(ctx, &ev, origin, granted, ai.version.Code)
 		}
 		withholdModules(&ev, granted)
 		// A version's own timeout may shorten the tier's, never lengthen it.

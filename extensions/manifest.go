@@ -63,7 +63,14 @@ type Manifest struct {
 	// Network is a legacy version's network_capability (none,
 	// allowlist_only, network, network_advanced), kept for 1.0 packages.
 	Network string `json:"network_capability,omitempty"`
+	// Compat is CompatSkynet for a SkynetBot 1.0 package: part B's gates
+	// apply to it as written (SKYEXT.md A4), e.g. embeds need no
+	// embed_links, which SkynetBot never enforced.
+	Compat string `json:"compat,omitempty"`
 }
+
+// CompatSkynet marks a manifest read from a SkynetBot 1.0 package.
+const CompatSkynet = "skynet-1.0"
 
 // Dep is one @requires entry: another extension and a semver range.
 type Dep struct {

@@ -28,6 +28,9 @@ type Origin struct {
 	// Legacy: the code is a SkynetBot-style function body (part B
 	// semantics: extension storage capped at 25000 bytes, points, ...).
 	Legacy bool
+	// Skynet: the code came from a SkynetBot 1.0 package, so part B's
+	// gates apply as written there (SKYEXT.md A4).
+	Skynet bool
 	// ByMember: a member's command or click started the run, so actions on
 	// others also need that member to hold the matching Discord permission
 	// (MemberPermissions).

@@ -151,7 +151,7 @@ func parseLegacy(data []byte) (Package, error) {
 		Key: deref(v.Key), Keywords: v.Keywords, CaseSensitive: v.CaseSensitive,
 		IntervalMS: derefInt(v.Interval), Event: deref(v.Event), UsageHelp: deref(v.UsageHelp),
 		ExtendedHelp: deref(v.ExtendedHelp), TimeoutMS: derefInt(v.Timeout), Network: deref(v.NetworkCapability),
-		Scopes: []string{},
+		Scopes: []string{}, Compat: CompatSkynet,
 	}
 	if m.Title == m.Name {
 		m.Title = ""

@@ -44,7 +44,10 @@ type Options struct {
 	OnGuild func(ctx context.Context, guildID string) error
 	// EventTimeout bounds the handling of one gateway event.
 	EventTimeout time.Duration
-	Log          *slog.Logger
+	// AutoDeferAfter is how long an extension may take to answer an
+	// interaction before skybot defers it for it; 0 means 2.5 s.
+	AutoDeferAfter time.Duration
+	Log            *slog.Logger
 }
 
 // Bot is a running skybot connection.
@@ -56,14 +59,19 @@ type Bot struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	removers  []func()
+	syncLocks sync.Map       // guild id → *sync.Mutex: one command sync at a time
+	bg        sync.WaitGroup // background work (command syncs) to wait for on Stop
 }
 
 // Intents skybot asks for (GUILD_BANS is what Discord now calls
-// GUILD_MODERATION). Message content is privileged: without it,
-// prefix commands and keywords see empty content.
+// GUILD_MODERATION; GUILD_EMOJIS is GUILD_EMOJIS_AND_STICKERS). Every
+// event extensions can subscribe to needs one of them (see EventDocs).
+// Message content is privileged: without it, prefix commands and
+// keywords see empty content.
 func Intents(messageContent bool) discordgo.Intent {
 	in := discordgo.IntentsGuilds | discordgo.IntentsGuildMessages | discordgo.IntentsGuildMembers |
-		discordgo.IntentsGuildBans | discordgo.IntentsGuildMessageReactions
+		discordgo.IntentsGuildBans | discordgo.IntentsGuildMessageReactions |
+		discordgo.IntentsGuildEmojis | discordgo.IntentsGuildVoiceStates
 	if messageContent {
 		in |= discordgo.IntentsMessageContent
 	}
@@ -90,6 +98,14 @@ func (b *Bot) Start(ctx context.Context) error {
 		b.s.AddHandler(b.onInteractionCreate),
 		b.s.AddHandler(b.onGuildCreate),
 	)
+	if d := b.opts.Dispatcher; d != nil {
+		b.watchInstalls(d)
+		b.removers = append(b.removers, RegisterEventSinkWith(b.s, func(ctx context.Context, ev extensions.GuildEvent) {
+			if err := d.OnEvent(ctx, ev); err != nil {
+				b.log.Error("dispatch event", "event", ev.Name, "guild_id", ev.GuildID, "err", err)
+			}
+		}, EventSinkOptions{Timeout: b.opts.EventTimeout, Log: b.log}))
+	}
 	if err := b.s.Open(); err != nil {
 		return fmt.Errorf("open gateway: %w", err)
 	}
@@ -109,6 +125,7 @@ func (b *Bot) Stop() error {
 	for _, remove := range b.removers {
 		remove()
 	}
+	b.bg.Wait()
 	return b.s.Close()
 }
 
@@ -121,6 +138,10 @@ func (b *Bot) registerCommands(ctx context.Context) error {
 		app = b.s.State.Application.ID
 	}
 	defs := b.opts.Interactions.Definitions()
+	if b.opts.CommandGuildID != "" {
+		// That guild's command list also holds its extensions' commands.
+		return b.SyncGuildCommands(ctx, b.opts.CommandGuildID)
+	}
 	if _, err := b.s.ApplicationCommandBulkOverwrite(app, b.opts.CommandGuildID, defs, discordgo.WithContext(ctx)); err != nil {
 		return fmt.Errorf("register %d commands: %w", len(defs), err)
 	}
@@ -130,6 +151,9 @@ func (b *Bot) registerCommands(ctx context.Context) error {
 
 func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 	b.log.Info("gateway ready", "user", r.User.Username, "guilds", len(r.Guilds))
+	if b.opts.Dispatcher != nil && r.User != nil {
+		b.opts.Dispatcher.SetBotUser(userOf(r.User))
+	}
 	b.readyOnce.Do(func() { close(b.ready) })
 }
 
@@ -159,24 +183,30 @@ func (b *Bot) onMessageCreate(s *discordgo.Session, m *discordgo.MessageCreate) 
 
 func (b *Bot) onGuildCreate(_ *discordgo.Session, g *discordgo.GuildCreate) {
 	defer b.guard("GUILD_CREATE")
-	if b.opts.OnGuild == nil || g.Guild == nil {
+	if g.Guild == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.EventTimeout)
 	defer cancel()
-	if err := b.opts.OnGuild(ctx, g.ID); err != nil {
-		b.log.Error("guild setup failed", "guild_id", g.ID, "err", err)
+	if b.opts.OnGuild != nil {
+		if err := b.opts.OnGuild(ctx, g.ID); err != nil {
+			b.log.Error("guild setup failed", "guild_id", g.ID, "err", err)
+		}
+	}
+	if err := b.SyncGuildCommands(ctx, g.ID); err != nil {
+		b.log.Warn("guild commands not registered", "guild_id", g.ID, "err", err)
 	}
 }
 
 func (b *Bot) onInteractionCreate(s *discordgo.Session, i *discordgo.InteractionCreate) {
 	defer b.guard("INTERACTION_CREATE")
-	if b.opts.Interactions == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.EventTimeout)
 	defer cancel()
-	if !b.opts.Interactions.HandleInteraction(ctx, s, i) {
+	if !b.isOwnInteraction(i) {
+		b.onExtensionInteraction(ctx, s, i)
+		return
+	}
+	if b.opts.Interactions == nil || !b.opts.Interactions.HandleInteraction(ctx, s, i) {
 		b.log.Debug("interaction not for skybot", "id", i.ID, "type", i.Type)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -26,6 +25,8 @@ type Executor struct {
 	// maxContent is the longest message content accepted (Discord: 2000).
 	maxContent int
 	table      map[string]action
+	sched      *extensions.Scheduler // sky.later and sky.cancel; nil until SetScheduler
+	http       httpState             // http.request's client and tier rule (actions_http.go)
 }
 
 // NewExecutor returns an Executor acting through session.
@@ -48,6 +49,7 @@ func (e *Executor) actions() map[string]action {
 	for _, group := range []map[string]action{
 		e.messageActions(), e.moderationActions(), e.guildActions(),
 		e.dataActions(), e.httpActions(), e.interactionActions(), e.scheduleActions(),
+		e.channelActions(),
 	} {
 		for name, a := range group {
 			all[name] = a
@@ -109,16 +111,34 @@ type payload struct {
 	Content         string                            `json:"content"`
 	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowedMentions"`
+	// Components are Discord's component objects (action rows, buttons,
+	// selects) as the code wrote them; checkPayload rewrites their custom
+	// ids.
+	Components []json.RawMessage `json:"components"`
+	// Username is the name a webhook posts under (webhooks.execute only).
+	Username string `json:"username"`
+	// Ephemeral makes an interaction answer visible to its member only.
+	Ephemeral bool `json:"ephemeral"`
+	// given names the fields the code set to something other than null (a
+	// string payload sets content), so that an edit changes only those.
+	given map[string]bool
 }
 
 func parsePayload(raw json.RawMessage) (payload, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		return payload{Content: s}, nil
+		return payload{Content: s, given: map[string]bool{"content": true}}, nil
 	}
 	var p payload
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return payload{}, sandbox.Errorf(sandbox.CodeInvalidArgument, "a payload is a string or {content, embeds}")
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &p); err != nil || json.Unmarshal(raw, &keys) != nil || keys == nil {
+		return payload{}, sandbox.Errorf(sandbox.CodeInvalidArgument, "a payload is a string or {content, embeds, components, allowedMentions}")
+	}
+	p.given = map[string]bool{}
+	for k, v := range keys {
+		if string(v) != "null" {
+			p.given[k] = true
+		}
 	}
 	return p, nil
 }
@@ -143,33 +163,22 @@ func (e *Executor) reply(ctx context.Context, call sandbox.Call, o extensions.Or
 	if err != nil {
 		return nil, err
 	}
-	p, err := parsePayload(arg)
+	m, err := e.checkPayload(call, o, arg, false)
+	target := "channel:" + o.ChannelID + " message:" + o.MessageID
 	if err != nil {
+		e.audit(ctx, o, call.API.Name, target, outcomeOfErr(err))
 		return nil, err
 	}
-	switch {
-	case p.Content == "" && len(p.Embeds) == 0:
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "message.reply needs content or an embed")
-	case utf8.RuneCountInString(p.Content) > e.maxContent:
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "message content is %d characters; the limit is %d", utf8.RuneCountInString(p.Content), e.maxContent)
-	case len(p.Embeds) > 0 && !call.Granted.Has("embed_links"):
-		return nil, sandbox.Errorf(sandbox.CodeMissingScopes, "MISSING_SCOPES: sending embeds needs the embed_links scope")
-	case len(p.Embeds) > 10:
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "a message holds at most 10 embeds")
-	}
-	mentions := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}, RepliedUser: true}
-	if p.AllowedMentions != nil {
-		mentions = p.AllowedMentions
-		mentions.Parse = onlyUserMentions(mentions.Parse)
-		mentions.Roles = nil
+	if !m.given["allowedMentions"] {
+		m.mentions.RepliedUser = true // a reply pings its author, as part B's does
 	}
 	msg, err := e.session.ChannelMessageSendComplex(o.ChannelID, &discordgo.MessageSend{
-		Content:         p.Content,
-		Embeds:          p.Embeds,
-		AllowedMentions: mentions,
+		Content:         m.Content,
+		Embeds:          m.Embeds,
+		Components:      m.components,
+		AllowedMentions: m.mentions,
 		Reference:       &discordgo.MessageReference{MessageID: o.MessageID, ChannelID: o.ChannelID, GuildID: o.GuildID},
 	}, discordgo.WithContext(ctx))
-	target := "channel:" + o.ChannelID + " message:" + o.MessageID
 	if err != nil {
 		e.audit(ctx, o, call.API.Name, target, outcomeOf(err))
 		e.extLog(ctx, o, fmt.Sprintf("%s: Discord refused it: %v", call.API.Name, err))

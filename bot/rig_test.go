@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/bot/discordtest/spec"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/sandbox"
 	"github.com/skyext/skybot/store"
@@ -32,7 +33,11 @@ type rig struct {
 func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx := context.Background()
-	srv := discordtest.NewForTest(t, discordtest.Options{})
+	val, err := spec.Shared()
+	if err != nil {
+		t.Fatalf("Discord's API description: %v", err)
+	}
+	srv := discordtest.NewForTest(t, discordtest.Options{Validator: val})
 	g := srv.CreateGuild("Rig")
 	general := srv.AddChannel(g.ID, "general", discordgo.ChannelTypeGuildText)
 

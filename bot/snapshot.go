@@ -31,6 +31,12 @@ func messageOf(s *discordgo.Session, m *discordgo.Message) extensions.Message {
 	if st == nil {
 		return msg
 	}
+	if m.Author != nil {
+		// Before the read lock below: this takes it itself.
+		if perms, err := st.UserChannelPermissions(m.Author.ID, m.ChannelID); err == nil {
+			msg.MemberPermissions = perms
+		}
+	}
 	st.RLock()
 	defer st.RUnlock()
 	if st.User != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/nethttp"
 	"github.com/skyext/skybot/commands"
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/sandbox"
@@ -25,6 +27,8 @@ type app struct {
 	manager    *extensions.Manager
 	logChannel *bot.LogChannel
 	bot        *bot.Bot
+	scheduler  *extensions.Scheduler
+	stopSched  context.CancelFunc
 }
 
 // hooks let the demo (and tests) watch the app without reaching into it.
@@ -40,7 +44,15 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			return nil, err
 		}
 	}
-	st, err := store.Open(ctx, cfg.Store.Path)
+	var storeOpts []store.Option
+	if k := os.Getenv(store.SecretKeyEnv); k != "" {
+		key, err := store.ParseSecretKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("$%s: %w", store.SecretKeyEnv, err)
+		}
+		storeOpts = append(storeOpts, store.WithSecretKey(key))
+	}
+	st, err := store.Open(ctx, cfg.Store.Path, storeOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -50,7 +62,16 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		MaxHostCalls: cfg.Sandbox.MaxHostCalls,
 		MaxAlloc:     int64(cfg.Sandbox.MemoryLimitMB) << 20,
 	}
+	if session.State != nil && session.State.MaxMessageCount == 0 {
+		// Recent messages per channel, so that messageUpdate and
+		// messageDelete events can say what the message was.
+		session.State.MaxMessageCount = 100
+	}
 	exec := bot.NewExecutor(session, st, log)
+	exec.SetHTTP(nethttp.New(nethttp.Options{
+		Allowlist: cfg.HTTP.Allowlist, AllowPrivate: cfg.HTTP.AllowPrivatePrefixes(),
+		RequestsPerMinute: cfg.HTTP.RequestsPerMinute, UserAgent: cfg.HTTP.UserAgent,
+	}), cfg.HTTP.NetworkTiers)
 	// Extension code runs in worker processes: the skybot binary itself,
 	// re-executed (main checks sandbox.WorkerArg first).
 	sup, err := sandbox.NewWorkerSupervisor(exec, log, sandbox.Options{})
@@ -70,7 +91,8 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			}
 			l := limits
 			l.Timeout, l.MaxHostCalls, l.MaxAlloc = t.Timeout.Duration, t.MaxHostCalls, int64(t.MemoryLimitMB)<<20
-			return extensions.TierLimits{Limits: l, MaxInstalls: t.MaxInstalls}
+			return extensions.TierLimits{Limits: l, MaxInstalls: t.MaxInstalls,
+				Storage: store.Quota{MaxEntries: t.StorageEntries, MaxBytes: t.StorageBytes}}
 		},
 		SuspendAfter:  cfg.Sandbox.SuspendAfter,
 		SuspendWindow: cfg.Sandbox.SuspendWindow.Duration,
@@ -93,6 +115,9 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		}
 	}
 	disp := extensions.NewDispatcher(mgr, h.onRun)
+	sched := extensions.NewScheduler(disp, nil)
+	exec.SetScheduler(sched)
+	disp.SetModuleSource(exec.ModuleSource())
 	b := bot.New(bot.Options{
 		Session:        session,
 		Dispatcher:     disp,
@@ -104,11 +129,28 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, logChannel: logChannel, bot: b}, nil
+	return &app{store: st, supervisor: sup, manager: mgr, logChannel: logChannel, bot: b, scheduler: sched}, nil
+}
+
+// start connects the bot, then starts the schedules of every guild.
+func (a *app) start(ctx context.Context) error {
+	if err := a.bot.Start(ctx); err != nil {
+		return err
+	}
+	schedCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := a.scheduler.Start(schedCtx); err != nil {
+		cancel()
+		return fmt.Errorf("start schedules: %w", err)
+	}
+	a.stopSched = cancel
+	return nil
 }
 
 // close stops everything in reverse order of assembly.
 func (a *app) close() error {
+	if a.stopSched != nil {
+		a.stopSched()
+	}
 	berr := a.bot.Stop()
 	a.logChannel.Close()
 	a.supervisor.Close()

@@ -138,7 +138,7 @@ func newDemo(ctx context.Context, dir string, validate bool, out io.Writer, log 
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := d.app.bot.Start(startCtx); err != nil {
+	if err := d.app.start(startCtx); err != nil {
 		d.close()
 		return nil, fmt.Errorf("connect skybot to the emulator: %w", err)
 	}

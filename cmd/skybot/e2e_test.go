@@ -44,7 +44,7 @@ func newGuild(t *testing.T, tweak func(*config.Config)) *guild {
 	e := assembleGuild(t, tweak, hooks{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.app.bot.Start(ctx); err != nil {
+	if err := e.app.start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	return e
@@ -616,7 +616,7 @@ func TestSystemExtensions(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := e.app.bot.Start(ctx); err != nil {
+	if err := e.app.start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	select {

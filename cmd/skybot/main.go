@@ -160,7 +160,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	defer stopOps()
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := a.bot.Start(startCtx); err != nil {
+	if err := a.start(startCtx); err != nil {
 		_ = a.close()
 		return skyerr.Wrap(err, skyerr.Unknown, "Could not connect to Discord; check the token and the intents enabled for the application.")
 	}

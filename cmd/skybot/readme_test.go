@@ -50,14 +50,7 @@ func scopesTable() string {
 	for _, s := range sandbox.Scopes {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Name, s.Category, s.Describe, s.Risk)
 	}
-	b.WriteString("\nHost APIs and the scope each needs (the sandbox refuses a call without it):\n\n| API | scope | what it does |\n|---|---|---|\n")
-	for _, a := range sandbox.APIs {
-		scope := "—"
-		if a.Scope != "" {
-			scope = "`" + a.Scope + "`"
-		}
-		fmt.Fprintf(&b, "| `%s(%s)` | %s | %s |\n", a.Name, a.Params, scope, a.Doc)
-	}
+	b.WriteString("\nEvery host API and the scope it needs is listed in [docs/API.md](docs/API.md).\n")
 	return b.String()
 }
 
@@ -66,6 +59,51 @@ func errorsTable() string {
 	b.WriteString("| code | meaning |\n|---|---|\n")
 	for _, c := range skyerr.Codes {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Code, c.Meaning)
+	}
+	return b.String()
+}
+
+// TestAPIDocMatchesTheTable keeps docs/API.md generated from the one
+// table the sandbox checks calls against.
+func TestAPIDocMatchesTheTable(t *testing.T) {
+	const path = "../../docs/API.md"
+	want := apiDoc()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Errorf("docs/API.md is out of date; run go test ./cmd/skybot -run APIDoc -update")
+	}
+}
+
+func apiDoc() string {
+	var b strings.Builder
+	b.WriteString("# Extension host APIs\n\n")
+	b.WriteString("Generated from `sandbox.APIs` by `go test ./cmd/skybot -run APIDoc -update`; do not edit.\n\n")
+	b.WriteString("Every call crosses the sandbox's trust boundary and is refused with `MISSING_SCOPES` unless the guild granted the scope named here. ")
+	b.WriteString("Calls return promises unless marked *synchronous*. Modules marked *SkynetBot* keep the shapes of SkynetBot's modules (SKYEXT.md part B) and are attached to those modules in legacy (`@type`) code.\n")
+	module := ""
+	for _, a := range sandbox.APIs {
+		if a.Module != module {
+			module = a.Module
+			fmt.Fprintf(&b, "\n## `require('%s')`\n\n| API | scope | returns | what it does |\n|---|---|---|---|\n", module)
+		}
+		scope := "—"
+		if a.Scope != "" {
+			scope = "`" + a.Scope + "`"
+		}
+		note := ""
+		if a.Legacy {
+			note += " *SkynetBot.*"
+		}
+		if a.Sync {
+			note += " *Synchronous.*"
+		}
+		fmt.Fprintf(&b, "| `%s(%s)` | %s | `%s` | %s%s |\n", a.Name, strings.ReplaceAll(a.Params, "|", "\\|"), scope, strings.ReplaceAll(a.Returns, "|", "\\|"), a.Doc, note)
 	}
 	return b.String()
 }

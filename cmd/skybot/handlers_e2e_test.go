@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot/discordtest"
+)
+
+const pollExt = `// ==SkyExtension==
+// @name         poll
+// @version      1.0.0
+// @description  Polls with buttons
+// @scopes       messages_write
+// ==/SkyExtension==
+const sky = require('sky');
+sky.command({
+  name: 'poll', description: 'Start a poll',
+  options: [{ type: 'string', name: 'question', description: 'What to ask', required: true, autocomplete: true }],
+  autocomplete: (ctx) => ctx.respond([{ name: ctx.options.question + '?', value: ctx.options.question + '?' }]),
+}, async (ctx) => {
+  await ctx.reply({
+    content: 'Poll: ' + ctx.options.question,
+    components: [{ type: 1, components: [{ type: 2, style: 1, label: 'Yes', custom_id: 'vote:yes' }] }],
+  });
+});
+sky.component('vote:', async (ctx) => {
+  await ctx.update({ content: 'Voted ' + ctx.customId.slice(5) + ' by ' + ctx.user.username, components: [] });
+});
+sky.command({ name: 'broken', description: 'Always fails' }, () => { throw new Error('nope'); });
+sky.command({ name: 'ext', description: 'Tries to take skybot\'s name' }, () => {});
+sky.prefix('ping', (ctx) => ctx.reply('pong'));
+`
+
+// waitSlash runs a slash command, retrying while skybot is still
+// registering it after an install.
+func (e *guild) waitSlash(in discordtest.SlashInput) *discordtest.Interaction {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		it, err := e.srv.RunSlash(in)
+		if err == nil {
+			return it
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("/%s: %v", in.Name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A handler-style extension's slash command is registered in the guild
+// when it is installed, answers with a button, and the click comes back
+// to the extension; a failing command gets an ephemeral error, and
+// skybot's own command names stay skybot's.
+func TestHandlerStyleSlashCommandsAndComponents(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	if answer := e.install([]byte(pollExt)); !strings.Contains(answer, "Installed **poll** 1.0.0") {
+		t.Fatalf("install: %q", answer)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	question := []*discordgo.ApplicationCommandInteractionDataOption{{Name: "question", Type: discordgo.ApplicationCommandOptionString, Value: "lunch"}}
+	it := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "poll", Options: question})
+	msg, err := it.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+	if err != nil || msg.Content != "Poll: lunch" {
+		t.Fatalf("/poll answered %v, %v", msg, err)
+	}
+	id, _ := findButton(msg, "Yes")
+	if id != "sx:poll:vote:yes" {
+		t.Fatalf("button custom id %q", id)
+	}
+	click, err := e.srv.ClickButton(msg.ChannelID, msg.ID, e.member.UserID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := click.WaitResponse(ctx)
+	if err != nil || resp.Message == nil || resp.Message.Content != "Voted yes by max" {
+		t.Fatalf("click answered %+v, %v", resp.Message, err)
+	}
+
+	ac, err := e.srv.Autocomplete(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "poll", Options: question}, "question")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := ac.WaitResponse(ctx); err != nil || len(resp.Choices) != 1 || resp.Choices[0].Name != "lunch?" {
+		t.Fatalf("autocomplete answered %+v, %v", resp.Choices, err)
+	}
+
+	broken := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "broken"})
+	bmsg, err := broken.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+	if err != nil || !strings.Contains(bmsg.Content, "poll ran into an error") || !broken.Response().Ephemeral {
+		t.Fatalf("/broken answered %v (ephemeral %v), %v", bmsg, broken.Response().Ephemeral, err)
+	}
+
+	// The prefix command of the same extension works too.
+	if replies := e.say(e.member, "!ping"); len(replies) != 1 || replies[0].Content != "pong" {
+		t.Fatalf("!ping: %v", contents(replies))
+	}
+	// /ext is still skybot's.
+	if answer, _ := e.ext(e.admin, "list", nil); !strings.Contains(answer, "**poll** 1.0.0") {
+		t.Fatalf("/ext list after install: %q", answer)
+	}
+}

@@ -67,6 +67,8 @@ type Dispatcher struct {
 	// trusted side: guild and roles (from gateway state), extension
 	// (storage and settings), points/economy, http and config.
 	modules atomic.Pointer[ModuleSource]
+
+	hookRuns hookRuns
 }
 
 // ModuleSource returns the data of the legacy modules the bot layer and
@@ -116,7 +118,11 @@ func (d *Dispatcher) botUser() User {
 // NewDispatcher returns a dispatcher over m. observe, if not nil, sees
 // every run after it is logged.
 func NewDispatcher(m *Manager, observe func(Run)) *Dispatcher {
-	return &Dispatcher{m: m, observe: observe}
+	d := &Dispatcher{m: m, observe: observe}
+	m.mu.Lock()
+	m.hooks = d.runHook
+	m.mu.Unlock()
+	return d
 }
 
 // guildView is what routing needs of one guild, cached until an install

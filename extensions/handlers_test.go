@@ -95,3 +95,52 @@ func TestHandlerStyleHealthCheck(t *testing.T) {
 		}
 	}
 }
+
+const hooked = `// ==SkyExtension==
+// @name         hooked
+// @version      VERSION
+// @scopes       storage
+// ==/SkyExtension==
+const sky = require('sky');
+const storage = require('storage');
+sky.onInstall(async () => { await storage.set('installed', true); console.log('install'); });
+sky.onUpdate((ctx) => console.log('update from', ctx.fromVersion, 'rollback', ctx.rollback));
+sky.onDisable(() => console.log('disable'));
+sky.onEnable(() => console.log('enable'));
+sky.onUninstall((ctx) => console.log('uninstall purge', ctx.purge));
+`
+
+func TestLifecycleHooksRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var log consoleLog
+	f := newFixture(t, Options{})
+	f.d = NewDispatcher(f.m, log.observe)
+	src := func(v string) string { return strings.Replace(hooked, "VERSION", v, 1) }
+	if _, err := f.install(t, "g1", "hooked.skyext", src("1.0.0")); err != nil {
+		t.Fatal(err)
+	}
+	f.d.WaitHooks()
+	p, err := f.m.PlanUpdate(ctx, "g1", "admin", "hooked", Upload{Filename: "hooked.skyext", Size: int64(len(src("1.1.0")))}, bytesFetch(src("1.1.0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Apply(ctx, "g1", "admin", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.d.WaitHooks()
+	for _, enabled := range []bool{false, true} {
+		if _, err := f.m.SetEnabled(ctx, "g1", "admin", "hooked", enabled); err != nil {
+			t.Fatal(err)
+		}
+		f.d.WaitHooks()
+	}
+	if _, err := f.m.Uninstall(ctx, "g1", "admin", "hooked", true); err != nil {
+		t.Fatal(err)
+	}
+	got := log.take()
+	want := []string{"disable", "enable", "install", "uninstall purge true", "update from 1.0.0 rollback false"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("hooks ran %q, want %q", got, want)
+	}
+}

@@ -353,6 +353,11 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	m.log.Info("extension "+string(p.Kind)+" applied", "guild_id", guild, "ext", name, "version", p.Manifest.Version, "from", p.From, "actor", actor)
 	kind := map[PlanKind]string{PlanInstall: EventInstalled, PlanUpdate: EventUpdated, PlanRollback: EventRolledBack}[p.Kind]
 	m.emit(LifecycleEvent{Kind: kind, Guild: guild, Extension: name, Version: p.Manifest.Version, From: p.From, Actor: actor})
+	if p.Kind == PlanInstall {
+		m.hook(ctx, guild, name, "install", nil, false)
+	} else {
+		m.hook(ctx, guild, name, "update", map[string]any{"fromVersion": p.From, "rollback": p.Kind == PlanRollback}, false)
+	}
 	return p, nil
 }
 
@@ -473,6 +478,9 @@ func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor sto
 			return store.Install{}, err
 		}
 	}
+	if !enabled {
+		m.hook(ctx, guild, name, "disable", nil, true)
+	}
 	if err := m.store.SetInstallEnabled(ctx, guild, in.ExtensionID, enabled, actor); err != nil {
 		return store.Install{}, skyerr.Wrap(err, skyerr.UpdateFailed, "Could not change %s.", name)
 	}
@@ -484,6 +492,9 @@ func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor sto
 	in.Enabled = enabled
 	kind := map[bool]string{true: EventEnabled, false: EventDisabled}[enabled]
 	m.emit(LifecycleEvent{Kind: kind, Guild: guild, Extension: name, Version: in.Version, Actor: actor})
+	if enabled {
+		m.hook(ctx, guild, name, "enable", nil, false)
+	}
 	return in, nil
 }
 

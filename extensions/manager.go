@@ -76,6 +76,7 @@ type Manager struct {
 	described map[store.VersionID][]sandbox.Registration
 	guilds    map[store.GuildID]*guildView
 	watchers  []func(store.GuildID) // hear of every change to a guild's installs
+	hooks     hookRunner            // runs lifecycle hooks; set by NewDispatcher
 	system    []uploaded            // the operator's system extensions (LoadSystem)
 }
 
@@ -293,6 +294,7 @@ func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor stor
 	if err := m.refuseIfRequired(ctx, guild, name, "uninstall", skyerr.RemoveFailed); err != nil {
 		return store.Install{}, err
 	}
+	m.hook(ctx, guild, name, "uninstall", map[string]any{"purge": purge}, true)
 	if err := m.store.DeleteInstall(ctx, guild, in.ExtensionID, actor, purge); err != nil {
 		return store.Install{}, skyerr.Wrap(err, skyerr.RemoveFailed, "Could not remove %s.", name)
 	}

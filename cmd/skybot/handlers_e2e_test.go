@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/store"
 )
 
 const pollExt = `// ==SkyExtension==
@@ -106,5 +107,92 @@ func TestHandlerStyleSlashCommandsAndComponents(t *testing.T) {
 	// /ext is still skybot's.
 	if answer, _ := e.ext(e.admin, "list", nil); !strings.Contains(answer, "**poll** 1.0.0") {
 		t.Fatalf("/ext list after install: %q", answer)
+	}
+}
+
+const modExt = `// ==SkyExtension==
+// @name         bouncer
+// @version      1.0.0
+// @description  Bans through a slash command
+// @scopes       ban, modlog
+// ==/SkyExtension==
+const sky = require('sky');
+const moderation = require('moderation');
+const modlog = require('modlog');
+sky.command({
+  name: 'bounce', description: 'Ban someone',
+  options: [{ type: 'user', name: 'who', description: 'whom', required: true }],
+}, async (ctx) => {
+  try {
+    await moderation.ban(ctx.options.who.id, { reason: 'bounced' });
+  } catch (e) {
+    return ctx.reply({ content: e.code + ': ' + e.message, ephemeral: true });
+  }
+  const log = await modlog.list({ userId: ctx.options.who.id });
+  await ctx.reply('Bounced; modlog says ' + log[0].action + ' by ' + log[0].actor);
+});
+`
+
+// An extension's ban acts only for a member who could ban, only on a
+// member below skybot, and leaves a moderation log entry and an audit row.
+func TestModerationThroughAnExtension(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	if answer := e.install([]byte(modExt)); !strings.Contains(answer, "Installed **bouncer**") {
+		t.Fatalf("install: %q", answer)
+	}
+	mods := e.srv.AddRole(e.g.ID, "Mods", discordgo.PermissionBanMembers)
+	mod := e.srv.AddMember(e.g.ID, "mona", mods.ID)
+	victim := e.srv.AddMember(e.g.ID, "vic")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bounce := func(by discordtest.Member, who string) (string, bool) {
+		t.Helper()
+		it := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: by.UserID, Name: "bounce",
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "who", Type: discordgo.ApplicationCommandOptionUser, Value: who}}})
+		msg, err := it.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Content, it.Response().Ephemeral
+	}
+	banned := func(id string) bool {
+		for _, b := range e.srv.Bans(e.g.ID) {
+			if b.User != nil && b.User.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+
+	// max holds no Ban Members: refused before Discord, nothing changes.
+	if answer, eph := bounce(e.member, victim.UserID); !strings.HasPrefix(answer, "FORBIDDEN: ") || !strings.Contains(answer, "Ban Members") || !eph || banned(victim.UserID) {
+		t.Fatalf("member without Ban Members: %q (ephemeral %v), banned %v", answer, eph, banned(victim.UserID))
+	}
+	// A target above skybot's own role cannot be banned, whoever asks.
+	top := e.srv.AddRole(e.g.ID, "Top", 0)
+	if err := e.srv.SetRolePosition(e.g.ID, top.ID, 50); err != nil {
+		t.Fatal(err)
+	}
+	boss := e.srv.AddMember(e.g.ID, "boss", top.ID)
+	if answer, _ := bounce(mod, boss.UserID); !strings.HasPrefix(answer, "FORBIDDEN: ") || banned(boss.UserID) {
+		t.Fatalf("target above skybot: %q, banned %v", answer, banned(boss.UserID))
+	}
+	// A moderator bans a member: done, logged, audited.
+	if answer, _ := bounce(mod, victim.UserID); answer != "Bounced; modlog says ban by ext:bouncer" || !banned(victim.UserID) {
+		t.Fatalf("moderator's bounce: %q, banned %v", answer, banned(victim.UserID))
+	}
+	audit, err := e.app.store.Audit(ctx, store.GuildID(e.g.ID), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, a := range audit {
+		if a.Action == "moderation.ban" {
+			outcomes = append(outcomes, a.Outcome)
+		}
+	}
+	if len(outcomes) != 3 || outcomes[0] != "ok" {
+		t.Fatalf("ban audit outcomes (newest first) %q, want the ok and both refusals", outcomes)
 	}
 }

@@ -35,6 +35,16 @@ sky.component('vote:', async (ctx) => {
 sky.command({ name: 'broken', description: 'Always fails' }, () => { throw new Error('nope'); });
 sky.command({ name: 'ext', description: 'Tries to take skybot\'s name' }, () => {});
 sky.prefix('ping', (ctx) => ctx.reply('pong'));
+sky.command({ name: 'feedback', description: 'Tell us', options: [
+  { type: 'subcommand', name: 'send', description: 'Send feedback' },
+  { type: 'subcommand', name: 'about', description: 'About feedback' },
+] }, async (ctx) => {
+  if (ctx.subcommand !== 'send') return ctx.reply({ content: 'Use /feedback send', ephemeral: true });
+  await ctx.showModal({ customId: 'form:fb', title: 'Feedback', components: [
+    { type: 1, components: [{ type: 4, custom_id: 'text', label: 'Your feedback', style: 1 }] },
+  ] });
+});
+sky.component('form:', (ctx) => ctx.reply('Thanks: ' + ctx.fields.text + ' (' + ctx.customId + ')'));
 `
 
 // waitSlash runs a slash command, retrying while skybot is still
@@ -98,6 +108,22 @@ func TestHandlerStyleSlashCommandsAndComponents(t *testing.T) {
 	bmsg, err := broken.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
 	if err != nil || !strings.Contains(bmsg.Content, "poll ran into an error") || !broken.Response().Ephemeral {
 		t.Fatalf("/broken answered %v (ephemeral %v), %v", bmsg, broken.Response().Ephemeral, err)
+	}
+
+	// A subcommand opens a form; its submission comes back to the extension.
+	send := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "feedback",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "send", Type: discordgo.ApplicationCommandOptionSubCommand}}})
+	modal, err := send.WaitResponse(ctx)
+	if err != nil || modal.Modal == nil || modal.Modal.CustomID != "sx:poll:form:fb" {
+		t.Fatalf("/feedback send answered %+v, %v", modal, err)
+	}
+	submit, err := e.srv.SubmitModal(send, e.member.UserID, "sx:poll:form:fb", map[string]string{"sx:poll:text": "more tea"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thanks, err := submit.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+	if err != nil || thanks.Content != "Thanks: more tea (form:fb)" {
+		t.Fatalf("modal submit answered %v, %v", thanks, err)
 	}
 
 	// The prefix command of the same extension works too.

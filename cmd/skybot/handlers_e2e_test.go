@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/extensions/examples"
 	"github.com/skyext/skybot/store"
 )
 
@@ -220,5 +221,41 @@ func TestModerationThroughAnExtension(t *testing.T) {
 	}
 	if len(outcomes) != 3 || outcomes[0] != "ok" {
 		t.Fatalf("ban audit outcomes (newest first) %q, want the ok and both refusals", outcomes)
+	}
+}
+
+// The README's handler-style example does what it says.
+func TestWelcomeExample(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	if answer := e.install(examples.Read("welcome.skyext")); !strings.Contains(answer, "Installed **welcome** 1.0.0") {
+		t.Fatalf("install: %q", answer)
+	}
+	if replies := e.say(e.member, "!newest"); len(replies) != 1 || replies[0].Content != "Nobody has joined yet." {
+		t.Fatalf("!newest before anyone joined: %v", contents(replies))
+	}
+	for _, name := range []string{"nia", "omar"} {
+		e.srv.AddMember(e.g.ID, name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		it := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.admin.UserID, Name: "welcome",
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "stats", Type: discordgo.ApplicationCommandOptionSubCommand}}})
+		msg, err := it.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Content == "2 member(s) joined since I was installed." {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("stats never counted both joins: %q", msg.Content)
+		}
+		time.Sleep(20 * time.Millisecond) // the join events are delivered asynchronously
+	}
+	replies := e.say(e.member, "!newest")
+	if len(replies) != 1 || !strings.HasPrefix(replies[0].Content, "Say hello to <@") {
+		t.Fatalf("!newest: %v", contents(replies))
 	}
 }

@@ -7,6 +7,7 @@ package extensions
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -63,6 +64,11 @@ type Manifest struct {
 	// Network is a legacy version's network_capability (none,
 	// allowlist_only, network, network_advanced), kept for 1.0 packages.
 	Network string `json:"network_capability,omitempty"`
+	// Settings are what the guild admin can set for the extension, one
+	// JSON object per @setting line: {id, type, label, default, min, max,
+	// options, required, help}. Types are SettingTypes; a secret is never
+	// readable by code.
+	Settings []json.RawMessage `json:"settings,omitempty"`
 	// Compat is CompatSkynet for a SkynetBot 1.0 package: part B's gates
 	// apply to it as written (SKYEXT.md A4), e.g. embeds need no
 	// embed_links, which SkynetBot never enforced.
@@ -202,7 +208,7 @@ func manifestFromFields(fields []headerField) (Manifest, error) {
 	var m Manifest
 	seen := map[string]int{}
 	for _, f := range fields {
-		if prev, dup := seen[f.key]; dup && f.key != "requires" {
+		if prev, dup := seen[f.key]; dup && f.key != "requires" && f.key != "setting" {
 			return m, skyerr.New(skyerr.InvalidPackage, "Line %d: @%s is given twice (first on line %d).", f.line, f.key, prev)
 		}
 		seen[f.key] = f.line
@@ -227,6 +233,12 @@ func manifestFromFields(fields []headerField) (Manifest, error) {
 			m.Requires = append(m.Requires, Dep{Name: strings.TrimSpace(name), Range: strings.TrimSpace(rng)})
 		case "hosts":
 			m.Hosts = splitList(f.value)
+		case "setting":
+			set, err := parseSetting(f.value)
+			if err != nil {
+				return m, bad("%s", err)
+			}
+			m.Settings = append(m.Settings, set)
 		case "tags":
 			m.Tags = splitList(f.value)
 		case "type":
@@ -378,4 +390,33 @@ func (m Manifest) validateTrigger() error {
 		return bad("@type %q is not one of command, keyword, timer, event, slash.", m.Type)
 	}
 	return nil
+}
+
+// SettingTypes are the types a setting may have (SkynetBot's dashboard
+// field types, part B 6.2).
+var SettingTypes = []string{"text", "textarea", "number", "secret", "toggle", "select", "multi_select", "channel_select", "role_select", "color"}
+
+var settingIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// parseSetting reads one @setting line: a JSON object with at least an id
+// and a type.
+func parseSetting(value string) (json.RawMessage, error) {
+	var head struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal([]byte(value), &head); err != nil {
+		return nil, fmt.Errorf(`must be a JSON object such as {"id": "greeting", "type": "text", "default": "Hello"}`)
+	}
+	if !settingIDPattern.MatchString(head.ID) {
+		return nil, fmt.Errorf("needs an id of 1 to 64 letters, digits, _ and -")
+	}
+	if !slices.Contains(SettingTypes, head.Type) {
+		return nil, fmt.Errorf("has type %q; a setting is one of %s", head.Type, strings.Join(SettingTypes, ", "))
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, []byte(value)); err != nil {
+		return nil, err
+	}
+	return compact.Bytes(), nil
 }

@@ -104,3 +104,24 @@ func FuzzParseSkyext(f *testing.F) {
 		}
 	})
 }
+
+func TestSettingsInTheHeader(t *testing.T) {
+	t.Parallel()
+	head := "// ==SkyExtension==\n// @name settings-demo\n// @version 1.0.0\n"
+	src := head + `// @setting {"id": "greeting", "type": "text", "default": "Hello"}
+// @setting {"id": "api_key", "type": "secret", "label": "API key"}
+// ==/SkyExtension==
+`
+	m, _, err := ParseSkyext([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Settings) != 2 || string(m.Settings[0]) != `{"id":"greeting","type":"text","default":"Hello"}` {
+		t.Fatalf("settings %s", m.Settings)
+	}
+	for _, bad := range []string{`{"id": "x"}`, `{"type": "text"}`, `not json`, `{"id": "a b", "type": "text"}`} {
+		if _, _, err := ParseSkyext([]byte(head + "// @setting " + bad + "\n// ==/SkyExtension==\n")); !skyerr.Is(err, skyerr.InvalidPackage) {
+			t.Errorf("@setting %s: err %v, want E_INVALID_PACKAGE", bad, err)
+		}
+	}
+}

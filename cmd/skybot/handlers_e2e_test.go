@@ -259,3 +259,46 @@ func TestWelcomeExample(t *testing.T) {
 		t.Fatalf("!newest: %v", contents(replies))
 	}
 }
+
+// Settings declared in the header reach code through config, typed and
+// with their defaults; a secret never does.
+func TestSettingsReachCodeSecretsDoNot(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := `// ==SkyExtension==
+// @name         greeter
+// @version      1.0.0
+// @scopes       messages_write, config
+// @setting      {"id": "greeting", "type": "text", "default": "Hello"}
+// @setting      {"id": "times", "type": "number", "default": 1, "min": 1, "max": 3}
+// @setting      {"id": "api_key", "type": "secret"}
+// ==/SkyExtension==
+const config = require('config');
+require('sky').prefix('greet', async (ctx) => {
+  const all = await config.getAll();
+  const greeting = await config.get('greeting');
+  const key = await config.get('api_key');
+  await ctx.reply(Array(all.times).fill(greeting).join(' ') + ' / ' + Object.keys(all).sort().join(',') + ' / ' + typeof key);
+});
+`
+	if answer := e.install([]byte(src)); !strings.Contains(answer, "Installed **greeter**") {
+		t.Fatalf("install: %q", answer)
+	}
+	if replies := e.say(e.member, "!greet"); len(replies) != 1 || replies[0].Content != "Hello / greeting,times / undefined" {
+		t.Fatalf("!greet with defaults: %v", contents(replies))
+	}
+	ctx := context.Background()
+	in, err := e.app.store.InstallByName(ctx, store.GuildID(e.g.ID), "greeter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What /ext config will write (issue 5); the API key is a secret.
+	for k, v := range map[string]string{"greeting": `"Howdy"`, "times": `2`} {
+		if err := e.app.store.SetSetting(ctx, store.GuildID(e.g.ID), in.ExtensionID, k, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if replies := e.say(e.member, "!greet"); len(replies) != 1 || replies[0].Content != "Howdy Howdy / greeting,times / undefined" {
+		t.Fatalf("!greet after the admin's settings: %v", contents(replies))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -198,6 +199,7 @@ func (m *Manager) readAndCompile(ctx context.Context, guild store.GuildID, up Up
 		if u.regs, err = m.describeProgram(ctx, guild, man.Name, man.Version, prog, limits); err != nil {
 			return uploaded{}, err
 		}
+		u.man.Handlers = summarizeHandlers(u.regs)
 	}
 	return u, nil
 }
@@ -366,8 +368,53 @@ func DescribeTrigger(m Manifest) string {
 		return "prefix command " + m.Key
 	case TypeKeyword:
 		return fmt.Sprintf("keywords %s", strings.Join(m.Keywords, ", "))
+	case TypeTimer:
+		return fmt.Sprintf("a timer every %s", time.Duration(m.IntervalMS)*time.Millisecond)
+	case TypeEvent:
+		return "the event " + m.Event
+	case TypeSlash:
+		return "slash command /" + strings.ToLower(m.Key)
+	case "":
+		if len(m.Handlers) == 0 {
+			return "no handlers"
+		}
+		return strings.Join(m.Handlers, ", ")
 	}
 	return m.Type
+}
+
+// summarizeHandlers says in a few words what each registration handles.
+func summarizeHandlers(regs []sandbox.Registration) []string {
+	var out []string
+	for _, r := range regs {
+		var s string
+		switch r.Kind {
+		case sandbox.RegEvent:
+			s = "event " + r.Key
+		case sandbox.RegCommand:
+			s = "slash command /" + r.Key
+		case sandbox.RegPrefix:
+			s = "prefix command " + r.Key
+		case sandbox.RegKeyword:
+			s = "keywords " + strings.Join(r.Keywords, ", ")
+		case sandbox.RegEvery:
+			s = fmt.Sprintf("every %s", time.Duration(r.EveryMS)*time.Millisecond)
+		case sandbox.RegCron:
+			s = "cron " + r.Cron
+		case sandbox.RegComponent:
+			s = "components " + r.Key + "*"
+		case sandbox.RegJob:
+			s = "jobs " + r.Key + "*"
+		case sandbox.RegLifecycle:
+			s = "on " + r.Key
+		default:
+			continue
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // keyedLocks serialises operations per key (guild × extension name).

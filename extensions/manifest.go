@@ -69,6 +69,10 @@ type Manifest struct {
 	// options, required, help}. Types are SettingTypes; a secret is never
 	// readable by code.
 	Settings []json.RawMessage `json:"settings,omitempty"`
+	// Handlers summarise what a handler-style version's top level
+	// registered when it was checked ("slash command /welcome", ...),
+	// for consent cards and /ext info; skybot fills it, the file does not.
+	Handlers []string `json:"handlers,omitempty"`
 	// Compat is CompatSkynet for a SkynetBot 1.0 package: part B's gates
 	// apply to it as written (SKYEXT.md A4), e.g. embeds need no
 	// embed_links, which SkynetBot never enforced.

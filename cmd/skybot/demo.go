@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,7 +179,7 @@ func (d *demo) play() error {
 	fmt.Fprintf(d.out, "(The server lets everyone see /ext, so skybot's own Manage Server check is what stops max.)\n\n")
 
 	steps := []func() error{
-		func() error { return d.slash(d.admin, "install", installFile(examples.Read("hello.skyext"))) },
+		func() error { return d.slash(d.admin, "install", installFile("hello.skyext", examples.Read("hello.skyext"))) },
 		func() error { return d.click(d.admin, "Install") },
 		func() error { return d.say(d.member, "!hello") },
 		func() error { return d.say(d.member, "!hello world") },
@@ -186,6 +187,16 @@ func (d *demo) play() error {
 		func() error { return d.slash(d.admin, "list") },
 		func() error { return d.slash(d.admin, "uninstall", stringOpt("name", "hello")) },
 		func() error { return d.say(d.member, "!hello") },
+		func() error {
+			fmt.Fprintln(d.out, "\nhello is SkynetBot's style: one trigger per file. welcome.skyext is skybot's own style:")
+			fmt.Fprintln(d.out, "its top level registers a guild event, a slash command and a prefix command with the sky module.")
+			return nil
+		},
+		func() error { return d.slash(d.admin, "install", installFile("welcome.skyext", examples.Read("welcome.skyext"))) },
+		func() error { return d.click(d.admin, "Install") },
+		func() error { return d.join("nia") },
+		func() error { return d.command(d.admin, "welcome", "stats") },
+		func() error { return d.say(d.member, "!newest") },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -193,6 +204,73 @@ func (d *demo) play() error {
 		}
 	}
 	fmt.Fprintln(d.out, "\nThat is the whole loop: install → run in a sandbox through granted scopes → remove.")
+	return nil
+}
+
+// join adds a member to the guild and waits for the extensions that
+// handle the join to have run.
+func (d *demo) join(name string) error {
+	fmt.Fprintf(d.out, "%s joins the server\n", name)
+	d.srv.AddMember(d.guild.ID, name)
+	if err := d.waitRun("guildMemberAdd"); err != nil {
+		return err
+	}
+	d.printRuns()
+	return nil
+}
+
+// waitRun waits until an extension run of trigger has been observed.
+func (d *demo) waitRun(trigger string) error {
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		d.mu.Lock()
+		found := slices.ContainsFunc(d.runs, func(r extensions.Run) bool { return r.Trigger == trigger })
+		d.mu.Unlock()
+		if found {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no extension ran for %s: %w", trigger, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// command runs an extension's slash command /name sub as m, once skybot
+// has registered it, and prints the run and the answer.
+func (d *demo) command(m discordtest.Member, name, sub string) error {
+	in := discordtest.SlashInput{GuildID: d.guild.ID, ChannelID: d.general.ID, UserID: m.UserID, Name: name,
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand}}}
+	fmt.Fprintf(d.out, "%s runs /%s %s\n", m.Username, name, sub)
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	var it *discordtest.Interaction
+	for {
+		var err error
+		if it, err = d.srv.RunSlash(in); err == nil {
+			break
+		}
+		select { // the command is registered in the background after the install
+		case <-ctx.Done():
+			return fmt.Errorf("%s runs /%s: %w", m.Username, name, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	reply, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	if err != nil {
+		return fmt.Errorf("no answer to /%s: %w", name, err)
+	}
+	if err := d.waitRun("command"); err != nil {
+		return err
+	}
+	d.printRuns()
+	who := ""
+	if it.Response().Ephemeral {
+		who = " (only " + m.Username + " sees this)"
+	}
+	fmt.Fprintf(d.out, "  skybot%s: %s\n", who, indent(reply.Content))
 	return nil
 }
 
@@ -255,7 +333,11 @@ func (d *demo) printRuns() {
 	for _, r := range runs {
 		var calls []string
 		for _, c := range r.Result.Calls {
-			calls = append(calls, fmt.Sprintf("%s [scope %s] %s", c.API, c.Scope, c.Outcome))
+			scope := "scope " + c.Scope
+			if c.Scope == "" {
+				scope = "no scope needed"
+			}
+			calls = append(calls, fmt.Sprintf("%s [%s] %s", c.API, scope, c.Outcome))
 		}
 		status := "ok"
 		if f := r.Result.Failure; f != nil {
@@ -267,11 +349,11 @@ func (d *demo) printRuns() {
 
 type slashOpt func(in *discordtest.SlashInput)
 
-func installFile(data []byte) slashOpt {
+func installFile(name string, data []byte) slashOpt {
 	return func(in *discordtest.SlashInput) {
 		in.Options = append(in.Options, &discordgo.ApplicationCommandInteractionDataOption{
 			Name: "file", Type: discordgo.ApplicationCommandOptionAttachment,
-			Value: discordtest.Upload{Filename: "hello.skyext", ContentType: "text/javascript", Data: data},
+			Value: discordtest.Upload{Filename: name, ContentType: "text/javascript", Data: data},
 		})
 	}
 }

@@ -92,6 +92,10 @@ func TestDemoTranscript(t *testing.T) {
 		"• **hello** 1.0.0 — enabled, scopes messages_write",
 		"Uninstalled **hello** 1.0.0",
 		"(no extension answers)",
+		"Installed **welcome** 1.0.0",
+		"nia joins the server\n  · sandbox: welcome@1.0.0 ran as a guildMemberAdd (ok) — storage.increment [scope storage] ok",
+		"skybot (only ada sees this): 1 member(s) joined since I was installed.",
+		"skybot → max: Say hello to <@",
 	} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)

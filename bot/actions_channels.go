@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -37,37 +36,6 @@ func (e *Executor) channelActions() map[string]action {
 		"webhooks.execute":     e.auditedAction(e.executeWebhook),
 		"webhooks.delete":      e.auditedAction(e.deleteWebhook),
 	}
-}
-
-// requirePerm: when a member's command or click started the run, the
-// action also needs that member to hold the Discord permission perm
-// (Administrator holds them all); name is how Discord's client shows it.
-func requirePerm(o extensions.Origin, perm int64, name string) error {
-	if !o.ByMember {
-		return nil
-	}
-	p := o.MemberPermissions
-	if p&discordgo.PermissionAdministrator != 0 || p&perm == perm {
-		return nil
-	}
-	return sandbox.Errorf(sandbox.CodeForbidden, "the member who started this run does not have the %s permission", name)
-}
-
-// discordReasonMax is the longest audit log reason Discord keeps.
-const discordReasonMax = 512
-
-// reasonFor is the reason Discord's audit log shows for an extension's
-// action: "ext:<name>", then the code's own reason if it gave one. Discord
-// takes the header URL-encoded, which also keeps line breaks out of it.
-func reasonFor(o extensions.Origin, extra string) discordgo.RequestOption {
-	r := "ext:" + o.Extension
-	if extra = strings.TrimSpace(extra); extra != "" {
-		r += ": " + extra
-	}
-	if utf8.RuneCountInString(r) > discordReasonMax {
-		r = string([]rune(r)[:discordReasonMax])
-	}
-	return discordgo.WithAuditLogReason(url.PathEscape(r))
 }
 
 // channelJSON is the ChannelData shape.
@@ -261,7 +229,7 @@ func (e *Executor) createChannel(ctx context.Context, call sandbox.Call, o exten
 	}
 	c, err := e.session.GuildChannelCreateComplex(o.GuildID, discordgo.GuildChannelCreateData{
 		Name: spec.Name, Type: typ, Topic: spec.Topic, ParentID: spec.ParentID,
-	}, discordgo.WithContext(ctx), reasonFor(o, ""))
+	}, discordgo.WithContext(ctx), auditReason(o, ""))
 	if err != nil {
 		return nil, discordFailure(err, "create the channel")
 	}
@@ -356,7 +324,7 @@ func (e *Executor) editChannel(ctx context.Context, call sandbox.Call, o extensi
 	// discordgo's ChannelEdit cannot send null (to clear a topic or
 	// parent), so the body is sent as it is, through the same session.
 	endpoint := discordgo.EndpointChannel(channelID)
-	resp, err := e.session.RequestWithBucketID(http.MethodPatch, endpoint, body, endpoint, discordgo.WithContext(ctx), reasonFor(o, ""))
+	resp, err := e.session.RequestWithBucketID(http.MethodPatch, endpoint, body, endpoint, discordgo.WithContext(ctx), auditReason(o, ""))
 	if err != nil {
 		return nil, discordFailure(err, "edit the channel")
 	}
@@ -382,7 +350,7 @@ func (e *Executor) deleteChannel(ctx context.Context, call sandbox.Call, o exten
 		return nil, err
 	}
 	*target += " name:" + short(c.Name)
-	if _, err := e.session.ChannelDelete(channelID, discordgo.WithContext(ctx), reasonFor(o, "")); err != nil {
+	if _, err := e.session.ChannelDelete(channelID, discordgo.WithContext(ctx), auditReason(o, "")); err != nil {
 		return nil, discordFailure(err, "delete the channel")
 	}
 	return succeeded, nil
@@ -408,7 +376,7 @@ func (e *Executor) setSlowmode(ctx context.Context, call sandbox.Call, o extensi
 	if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
 		return nil, err
 	}
-	c, err := e.session.ChannelEdit(channelID, &discordgo.ChannelEdit{RateLimitPerUser: &seconds}, discordgo.WithContext(ctx), reasonFor(o, ""))
+	c, err := e.session.ChannelEdit(channelID, &discordgo.ChannelEdit{RateLimitPerUser: &seconds}, discordgo.WithContext(ctx), auditReason(o, ""))
 	if err != nil {
 		return nil, discordFailure(err, "set the channel's slowmode")
 	}
@@ -460,10 +428,10 @@ func (e *Executor) createThread(ctx context.Context, call sandbox.Call, o extens
 		if err := checkSnowflake(call, "messageId", spec.MessageID); err != nil {
 			return nil, err
 		}
-		t, err = e.session.MessageThreadStartComplex(channelID, spec.MessageID, start, discordgo.WithContext(ctx), reasonFor(o, ""))
+		t, err = e.session.MessageThreadStartComplex(channelID, spec.MessageID, start, discordgo.WithContext(ctx), auditReason(o, ""))
 	} else {
 		start.Type = typ
-		t, err = e.session.ThreadStartComplex(channelID, start, discordgo.WithContext(ctx), reasonFor(o, ""))
+		t, err = e.session.ThreadStartComplex(channelID, start, discordgo.WithContext(ctx), auditReason(o, ""))
 	}
 	if err != nil {
 		return nil, discordFailure(err, "start the thread")
@@ -504,7 +472,7 @@ func (e *Executor) setThreadFlag(lock bool) stepFunc {
 		if lock {
 			edit = &discordgo.ChannelEdit{Locked: &on}
 		}
-		t, err := e.session.ChannelEdit(threadID, edit, discordgo.WithContext(ctx), reasonFor(o, ""))
+		t, err := e.session.ChannelEdit(threadID, edit, discordgo.WithContext(ctx), auditReason(o, ""))
 		if err != nil {
 			return nil, discordFailure(err, "change the thread")
 		}
@@ -581,7 +549,7 @@ func (e *Executor) createWebhook(ctx context.Context, call sandbox.Call, o exten
 	if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
 		return nil, err
 	}
-	w, err := e.session.WebhookCreate(channelID, spec.Name, "", discordgo.WithContext(ctx), reasonFor(o, ""))
+	w, err := e.session.WebhookCreate(channelID, spec.Name, "", discordgo.WithContext(ctx), auditReason(o, ""))
 	if err != nil {
 		return nil, discordFailure(err, "create the webhook")
 	}
@@ -653,7 +621,7 @@ func (e *Executor) editWebhook(ctx context.Context, call sandbox.Call, o extensi
 			return nil, err
 		}
 	}
-	w, err := e.session.WebhookEdit(webhookID, changes.Name, "", changes.ChannelID, discordgo.WithContext(ctx), reasonFor(o, ""))
+	w, err := e.session.WebhookEdit(webhookID, changes.Name, "", changes.ChannelID, discordgo.WithContext(ctx), auditReason(o, ""))
 	if err != nil {
 		return nil, discordFailure(err, "edit the webhook")
 	}
@@ -714,7 +682,7 @@ func (e *Executor) deleteWebhook(ctx context.Context, call sandbox.Call, o exten
 		return nil, err
 	}
 	*target += " name:" + short(w.Name)
-	if err := e.session.WebhookDelete(webhookID, discordgo.WithContext(ctx), reasonFor(o, "")); err != nil {
+	if err := e.session.WebhookDelete(webhookID, discordgo.WithContext(ctx), auditReason(o, "")); err != nil {
 		return nil, discordFailure(err, "delete the webhook")
 	}
 	return succeeded, nil

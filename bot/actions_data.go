@@ -59,15 +59,6 @@ const (
 	maxTopSize      = 100                       // storage.top's largest n
 )
 
-// rawArgs returns a call's JS arguments undecoded.
-func rawArgs(call sandbox.Call) ([]json.RawMessage, error) {
-	var args []json.RawMessage
-	if err := json.Unmarshal(call.Args, &args); err != nil {
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the arguments are not a list", call.API.Name)
-	}
-	return args, nil
-}
-
 // argAt returns argument i, or false when the code left it out (or passed
 // undefined or null).
 func argAt(args []json.RawMessage, i int) (json.RawMessage, bool) {
@@ -86,17 +77,27 @@ func jsLen(s string) int {
 	return n
 }
 
-// storageKey reads a part A key (or, with allowEmpty, a prefix).
-func storageKey(api, what string, args []json.RawMessage, i int, allowEmpty bool) (string, error) {
-	raw, ok := argAt(args, i)
+// storageArgs returns the JS arguments of a part A storage call and the
+// key its first argument names (with prefix, the prefix, which may be
+// empty).
+func storageArgs(call sandbox.Call, prefix bool) ([]json.RawMessage, string, error) {
+	args, err := rawArgs(call)
+	if err != nil {
+		return nil, "", err
+	}
+	what := "key"
+	if prefix {
+		what = "prefix"
+	}
+	raw, ok := argAt(args, 0)
 	var k string
 	if ok && json.Unmarshal(raw, &k) != nil {
-		return "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the %s must be a string", api, what)
+		return nil, "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the %s must be a string", call.API.Name, what)
 	}
-	if (k == "" && !allowEmpty) || jsLen(k) > maxStorageKey {
-		return "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the %s must be 1 to %d characters", api, what, maxStorageKey)
+	if (k == "" && !prefix) || jsLen(k) > maxStorageKey {
+		return nil, "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the %s must be 1 to %d characters", call.API.Name, what, maxStorageKey)
 	}
-	return k, nil
+	return args, k, nil
 }
 
 // intArg reads an optional numeric argument as an integer (floored), min..max,
@@ -112,12 +113,15 @@ func intArg(api, what string, raw json.RawMessage, ok bool, def, lo, hi int) (in
 	return int(math.Floor(f)), nil
 }
 
-// compactValue is a value argument as stored: compact JSON, exactly the
-// text JSON.stringify gave (Compact only drops whitespace, it escapes
-// nothing).
-func compactValue(api string, raw json.RawMessage) (string, error) {
+// valueArg reads the value argument (the second) of a write as stored:
+// compact JSON, exactly the text JSON.stringify gave (Compact only drops
+// whitespace, it escapes nothing).
+func valueArg(api string, args []json.RawMessage) (string, error) {
+	if len(args) < 2 {
+		return "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs a value", api)
+	}
 	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
+	if err := json.Compact(&b, args[1]); err != nil {
 		return "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the value is not JSON data", api)
 	}
 	return b.String(), nil
@@ -125,42 +129,27 @@ func compactValue(api string, raw json.RawMessage) (string, error) {
 
 // storageGet: storage.get(key) → the value, or undefined.
 func (e *Executor) storageGet(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args, err := rawArgs(call)
+	_, key, err := storageArgs(call, false)
 	if err != nil {
 		return nil, err
 	}
-	key, err := storageKey(call.API.Name, "key", args, 0, false)
-	if err != nil {
-		return nil, err
-	}
-	out, err := e.withOverlay(o, call.API.Name, func(ov *storageOverlay) (any, error) {
+	return withOverlay(e, o, call.API.Name, func(ov *storageOverlay) (json.RawMessage, error) {
 		v, ok, err := ov.get(ctx, key)
 		if err != nil || !ok {
 			return nil, err
 		}
 		return json.RawMessage(v), nil
 	})
-	if err != nil || out == nil {
-		return nil, err
-	}
-	return out.(json.RawMessage), nil
 }
 
 // storageSet: storage.set(key, value, {ttlMs}) → undefined.
 func (e *Executor) storageSet(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	api := call.API.Name
-	args, err := rawArgs(call)
+	args, key, err := storageArgs(call, false)
 	if err != nil {
 		return nil, err
 	}
-	key, err := storageKey(api, "key", args, 0, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(args) < 2 {
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs a value", api)
-	}
-	value, err := compactValue(api, args[1])
+	value, err := valueArg(api, args)
 	if err != nil {
 		return nil, err
 	}
@@ -181,26 +170,16 @@ func (e *Executor) storageSet(ctx context.Context, call sandbox.Call, o extensio
 			ttl = time.Duration(ms) * time.Millisecond
 		}
 	}
-	_, err = e.withOverlay(o, api, func(ov *storageOverlay) (any, error) {
-		return nil, ov.write(ctx, api, store.StorageOp{Kind: store.OpSet, Key: key, Value: value, TTL: ttl}, overlayEntry{value: value})
-	})
-	return nil, err
+	return nil, e.storageWrite(ctx, o, api, store.StorageOp{Kind: store.OpSet, Key: key, Value: value, TTL: ttl}, overlayEntry{value: value})
 }
 
 // storageDelete: storage.delete(key) → undefined.
 func (e *Executor) storageDelete(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args, err := rawArgs(call)
+	_, key, err := storageArgs(call, false)
 	if err != nil {
 		return nil, err
 	}
-	key, err := storageKey(call.API.Name, "key", args, 0, false)
-	if err != nil {
-		return nil, err
-	}
-	_, err = e.withOverlay(o, call.API.Name, func(ov *storageOverlay) (any, error) {
-		return nil, ov.write(ctx, call.API.Name, store.StorageOp{Kind: store.OpDelete, Key: key}, overlayEntry{deleted: true})
-	})
-	return nil, err
+	return nil, e.storageWrite(ctx, o, call.API.Name, store.StorageOp{Kind: store.OpDelete, Key: key}, overlayEntry{deleted: true})
 }
 
 // storageEntry is one {key, value} of storage.list and storage.top.
@@ -212,11 +191,7 @@ type storageEntry struct {
 // storageList: storage.list(prefix, {limit}) → [{key, value}] in key order.
 func (e *Executor) storageList(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	api := call.API.Name
-	args, err := rawArgs(call)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := storageKey(api, "prefix", args, 0, true)
+	args, prefix, err := storageArgs(call, true)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +207,7 @@ func (e *Executor) storageList(ctx context.Context, call sandbox.Call, o extensi
 			return nil, err
 		}
 	}
-	out, err := e.withOverlay(o, api, func(ov *storageOverlay) (any, error) {
+	out, err := withOverlay(e, o, api, func(ov *storageOverlay) ([]storageEntry, error) {
 		kvs, err := ov.list(ctx, prefix, limit)
 		if err != nil {
 			return nil, err
@@ -254,11 +229,7 @@ func (e *Executor) storageList(ctx context.Context, call sandbox.Call, o extensi
 // holds then (store.OpIncrement), so concurrent runs all count.
 func (e *Executor) storageIncrement(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	api := call.API.Name
-	args, err := rawArgs(call)
-	if err != nil {
-		return nil, err
-	}
-	key, err := storageKey(api, "key", args, 0, false)
+	args, key, err := storageArgs(call, false)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +239,7 @@ func (e *Executor) storageIncrement(ctx context.Context, call sandbox.Call, o ex
 			return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: by must be a number", api)
 		}
 	}
-	out, err := e.withOverlay(o, api, func(ov *storageOverlay) (any, error) {
+	return withOverlay(e, o, api, func(ov *storageOverlay) (json.RawMessage, error) {
 		cur, ok, err := ov.get(ctx, key)
 		if err != nil {
 			return nil, err
@@ -289,21 +260,13 @@ func (e *Executor) storageIncrement(ctx context.Context, call sandbox.Call, o ex
 		}
 		return json.RawMessage(text), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.(json.RawMessage), nil
 }
 
 // storageTop: storage.top(prefix, n=10) → [{key, value}], numeric values
 // only, highest first.
 func (e *Executor) storageTop(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	api := call.API.Name
-	args, err := rawArgs(call)
-	if err != nil {
-		return nil, err
-	}
-	prefix, err := storageKey(api, "prefix", args, 0, true)
+	args, prefix, err := storageArgs(call, true)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +275,7 @@ func (e *Executor) storageTop(ctx context.Context, call sandbox.Call, o extensio
 	if err != nil {
 		return nil, err
 	}
-	out, err := e.withOverlay(o, api, func(ov *storageOverlay) (any, error) {
+	out, err := withOverlay(e, o, api, func(ov *storageOverlay) ([]storageEntry, error) {
 		top, err := ov.top(ctx, prefix, n)
 		if err != nil {
 			return nil, err
@@ -329,14 +292,18 @@ func (e *Executor) storageTop(ctx context.Context, call sandbox.Call, o extensio
 	return json.Marshal(out)
 }
 
-// legacyKey reads SkynetBot's storage key (the JS side already applied
-// String() to it).
-func legacyKey(api string, args []json.RawMessage) (string, error) {
+// legacyStorageArgs returns the JS arguments of a SkynetBot storage call
+// and its key (the JS side already applied String() to it).
+func legacyStorageArgs(call sandbox.Call) ([]json.RawMessage, string, error) {
+	args, err := rawArgs(call)
+	if err != nil {
+		return nil, "", err
+	}
 	var k string
 	if len(args) == 0 || json.Unmarshal(args[0], &k) != nil {
-		return "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the key must be a string", api)
+		return nil, "", sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the key must be a string", call.API.Name)
 	}
-	return k, nil
+	return args, k, nil
 }
 
 // legacyWrite: extension.storage.write(key, value) → the stored value. The
@@ -344,25 +311,15 @@ func legacyKey(api string, args []json.RawMessage) (string, error) {
 // STORAGE_SIZE_MAX and nothing changes (part B 4.1).
 func (e *Executor) legacyWrite(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	api := call.API.Name
-	args, err := rawArgs(call)
+	args, key, err := legacyStorageArgs(call)
 	if err != nil {
 		return nil, err
 	}
-	key, err := legacyKey(api, args)
+	value, err := valueArg(api, args)
 	if err != nil {
 		return nil, err
 	}
-	if len(args) < 2 {
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs a value", api)
-	}
-	value, err := compactValue(api, args[1])
-	if err != nil {
-		return nil, err
-	}
-	_, err = e.withOverlay(o, api, func(ov *storageOverlay) (any, error) {
-		return nil, ov.write(ctx, api, store.StorageOp{Kind: store.OpSet, Key: key, Value: value}, overlayEntry{value: value})
-	})
-	if err != nil {
+	if err := e.storageWrite(ctx, o, api, store.StorageOp{Kind: store.OpSet, Key: key, Value: value}, overlayEntry{value: value}); err != nil {
 		return nil, err
 	}
 	return json.RawMessage(value), nil
@@ -370,18 +327,11 @@ func (e *Executor) legacyWrite(ctx context.Context, call sandbox.Call, o extensi
 
 // legacyDelete: extension.storage.delete(key) → the key.
 func (e *Executor) legacyDelete(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args, err := rawArgs(call)
+	_, key, err := legacyStorageArgs(call)
 	if err != nil {
 		return nil, err
 	}
-	key, err := legacyKey(call.API.Name, args)
-	if err != nil {
-		return nil, err
-	}
-	_, err = e.withOverlay(o, call.API.Name, func(ov *storageOverlay) (any, error) {
-		return nil, ov.write(ctx, call.API.Name, store.StorageOp{Kind: store.OpDelete, Key: key}, overlayEntry{deleted: true})
-	})
-	if err != nil {
+	if err := e.storageWrite(ctx, o, call.API.Name, store.StorageOp{Kind: store.OpDelete, Key: key}, overlayEntry{deleted: true}); err != nil {
 		return nil, err
 	}
 	return json.Marshal(key)
@@ -389,10 +339,7 @@ func (e *Executor) legacyDelete(ctx context.Context, call sandbox.Call, o extens
 
 // legacyClear: extension.storage.clear() → true.
 func (e *Executor) legacyClear(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	_, err := e.withOverlay(o, call.API.Name, func(ov *storageOverlay) (any, error) {
-		return nil, ov.write(ctx, call.API.Name, store.StorageOp{Kind: store.OpClear}, overlayEntry{})
-	})
-	if err != nil {
+	if err := e.storageWrite(ctx, o, call.API.Name, store.StorageOp{Kind: store.OpClear}, overlayEntry{}); err != nil {
 		return nil, err
 	}
 	return json.RawMessage(`true`), nil

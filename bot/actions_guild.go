@@ -57,6 +57,15 @@ func oneID(call sandbox.Call, what string) (string, error) {
 	return id, needSnowflake(call.API.Name, what, id)
 }
 
+// memberArg reads the member whose user id is the call's first argument.
+func (e *Executor) memberArg(ctx context.Context, call sandbox.Call, o extensions.Origin) (*discordgo.Member, error) {
+	userID, err := oneID(call, "a user id")
+	if err != nil {
+		return nil, err
+	}
+	return e.member(ctx, o.GuildID, userID)
+}
+
 func (e *Executor) rolesList(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
 	f, err := e.guildFacts(ctx, o.GuildID)
 	if err != nil {
@@ -88,11 +97,7 @@ func (e *Executor) rolesGet(ctx context.Context, call sandbox.Call, o extensions
 // rolesOfMember lists a member's roles, highest first (@everyone, which
 // every member has, is not listed).
 func (e *Executor) rolesOfMember(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	userID, err := oneID(call, "a user id")
-	if err != nil {
-		return nil, err
-	}
-	m, err := e.member(ctx, o.GuildID, userID)
+	m, err := e.memberArg(ctx, call, o)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +157,7 @@ func (spec roleSpec) params(api string, o extensions.Origin) (*discordgo.RolePar
 		if err := grantable(perms); err != nil {
 			return nil, err
 		}
-		if held := o.MemberPermissions; o.ByMember && held&discordgo.PermissionAdministrator == 0 && perms&^held != 0 {
+		if memberLacks(o, perms) {
 			return nil, sandbox.Errorf(sandbox.CodeForbidden, "the member who started this (%s) cannot grant permissions they do not have", o.UserID)
 		}
 		p.Permissions = &perms
@@ -242,14 +247,7 @@ func (e *Executor) rolesEdit(ctx context.Context, call sandbox.Call, o extension
 	if err != nil {
 		return target, nil, err
 	}
-	if err := memberMay(o, discordgo.PermissionManageRoles, "Manage Roles"); err != nil {
-		return target, nil, err
-	}
-	rk, err := e.ranks(ctx, o.GuildID)
-	if err != nil {
-		return target, nil, err
-	}
-	role, err := e.role(ctx, rk, id)
+	rk, role, err := e.roleToManage(ctx, o, id)
 	if err != nil {
 		return target, nil, err
 	}
@@ -273,14 +271,7 @@ func (e *Executor) rolesDelete(ctx context.Context, call sandbox.Call, o extensi
 	if id == o.GuildID {
 		return target, nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the @everyone role cannot be deleted", call.API.Name)
 	}
-	if err := memberMay(o, discordgo.PermissionManageRoles, "Manage Roles"); err != nil {
-		return target, nil, err
-	}
-	rk, err := e.ranks(ctx, o.GuildID)
-	if err != nil {
-		return target, nil, err
-	}
-	role, err := e.role(ctx, rk, id)
+	rk, role, err := e.roleToManage(ctx, o, id)
 	if err != nil {
 		return target, nil, err
 	}
@@ -294,6 +285,21 @@ func (e *Executor) rolesDelete(ctx context.Context, call sandbox.Call, o extensi
 		return target, nil, err
 	}
 	return target, map[string]any{"success": true, "roleId": id}, nil
+}
+
+// roleToManage reads, for a change to the role id itself, the guild's
+// hierarchy and the role, once the member who started the run (if one did)
+// is known to hold Manage Roles.
+func (e *Executor) roleToManage(ctx context.Context, o extensions.Origin, id string) (ranks, discordgo.Role, error) {
+	if err := memberMay(o, discordgo.PermissionManageRoles, "Manage Roles"); err != nil {
+		return ranks{}, discordgo.Role{}, err
+	}
+	rk, err := e.ranks(ctx, o.GuildID)
+	if err != nil {
+		return ranks{}, discordgo.Role{}, err
+	}
+	role, err := e.role(ctx, rk, id)
+	return rk, role, err
 }
 
 // rolesAssign gives (add) or takes a role below skybot's own to or from a
@@ -398,8 +404,7 @@ func (e *Executor) guildEdit(ctx context.Context, call sandbox.Call, o extension
 	if err := json.Unmarshal(out, &g); err != nil {
 		return target, nil, fmt.Errorf("decode the edited guild: %w", err)
 	}
-	f.name, f.ownerID, f.icon = g.Name, g.OwnerID, g.Icon
-	f.systemChannelID, f.afkChannelID, f.afkTimeout = g.SystemChannelID, g.AfkChannelID, g.AfkTimeout
+	f.settings(&g)
 	return target, guildJSON(f), nil
 }
 
@@ -444,11 +449,7 @@ func guildChanges(api string, changes map[string]json.RawMessage) (map[string]an
 }
 
 func (e *Executor) membersGet(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	userID, err := oneID(call, "a user id")
-	if err != nil {
-		return nil, err
-	}
-	m, err := e.member(ctx, o.GuildID, userID)
+	m, err := e.memberArg(ctx, call, o)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +473,7 @@ func (e *Executor) membersSearch(ctx context.Context, call sandbox.Call, o exten
 	}
 	ms, err := e.session.GuildMembersSearch(o.GuildID, query, n, discordgo.WithContext(ctx))
 	if err != nil {
-		return nil, readFailure(call.API.Name, err)
+		return nil, jsError(refusalOf(call.API.Name, err))
 	}
 	return json.Marshal(membersJSON(ms))
 }
@@ -501,15 +502,9 @@ func (e *Executor) membersList(ctx context.Context, call sandbox.Call, o extensi
 	}
 	ms, err := e.session.GuildMembers(o.GuildID, opts.After, n, discordgo.WithContext(ctx))
 	if err != nil {
-		return nil, readFailure(call.API.Name, err)
+		return nil, jsError(refusalOf(call.API.Name, err))
 	}
 	return json.Marshal(membersJSON(ms))
-}
-
-// readFailure is what a read that Discord refused rejects with.
-func readFailure(api string, err error) error {
-	_, err = refusalOf(api, err)
-	return err
 }
 
 // membersSetNickname sets or (null, "") clears a member's nickname.
@@ -522,7 +517,7 @@ func (e *Executor) membersSetNickname(ctx context.Context, call sandbox.Call, o 
 		return "", nil, err
 	}
 	target := "user:" + userID
-	if args, err := splitArgs(call); err != nil || len(args) < 2 {
+	if args, err := rawArgs(call); err != nil || len(args) < 2 {
 		return target, nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs a nickname (null clears it)", call.API.Name)
 	}
 	if utf8.RuneCountInString(nick) > maxNickname {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,98 +20,15 @@ import (
 )
 
 // This file holds what the moderation, roles, members and guild actions
-// share: the audited-change wrapper, Discord's hierarchy read from gateway
-// State, the member-permission check, argument helpers and the JSON shapes
-// extension code receives.
-
-// guildChange performs one API that changes the guild. It returns the
-// audit target ("user:<id>", "role:<id>", "guild:<id>"; as much as is
-// known when it fails) and the result to marshal.
-type guildChange func(ctx context.Context, call sandbox.Call, o extensions.Origin) (target string, result any, err error)
-
-// changing makes a guildChange an action: every call leaves an audit row
-// (outcome "ok", the JS error code of a refusal decided here, or Discord's
-// refusal with its code), Discord's refusals and skybot's FORBIDDEN are
-// told to the extension's log (the code may swallow the error), and a
-// Discord refusal reaches JS as a coded error while transport trouble stays
-// a plain error (INTERNAL, details in the parent's log).
-func (e *Executor) changing(c guildChange) action {
-	return func(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-		target, res, err := c(ctx, call, o)
-		// The row is written even when the run's deadline has passed:
-		// what was done on Discord must be on record.
-		actx := context.WithoutCancel(ctx)
-		if err == nil {
-			e.audit(actx, o, call.API.Name, target, "ok")
-			return json.Marshal(res) // plain maps and strings: cannot fail
-		}
-		var rest *discordgo.RESTError
-		byDiscord := errors.As(err, &rest)
-		outcome, err := refusalOf(call.API.Name, err)
-		e.audit(actx, o, call.API.Name, target, outcome)
-		var ce *sandbox.CodeError
-		if errors.As(err, &ce) && (byDiscord || ce.Code == sandbox.CodeForbidden) {
-			e.extLog(actx, o, fmt.Sprintf("%s refused: %s", call.API.Name, ce.Message))
-		}
-		return nil, err
-	}
-}
-
-// refusalOf returns the audit outcome of a failed change and the error JS
-// should see: a CodeError as it is, Discord's refusal as a CodeError whose
-// code codeOf maps, anything else wrapped (it becomes INTERNAL).
-func refusalOf(api string, err error) (string, error) {
-	var ce *sandbox.CodeError
-	if errors.As(err, &ce) {
-		return ce.Code, ce
-	}
-	var rest *discordgo.RESTError
-	if errors.As(err, &rest) {
-		return outcomeOf(err), discordRefusal(api, rest)
-	}
-	return "error", fmt.Errorf("%s: %w", api, err)
-}
-
-// discordRefusal turns Discord's answer into the error extension code sees.
-func discordRefusal(api string, rest *discordgo.RESTError) *sandbox.CodeError {
-	msg := "the request was refused"
-	if rest.Message != nil && rest.Message.Message != "" {
-		msg = rest.Message.Message
-	}
-	return sandbox.Errorf(codeOf(rest), "%s: Discord refused it: %s", api, msg)
-}
+// share: Discord's hierarchy read from gateway State, the checks that keep
+// an action within it, argument helpers and the JSON shapes extension code
+// receives. What every action group shares is in actions_common.go.
 
 // discordNotFound reports whether Discord answered 404 (unknown member, user,
 // role, ban...).
 func discordNotFound(err error) bool {
 	var rest *discordgo.RESTError
 	return errors.As(err, &rest) && rest.Response != nil && rest.Response.StatusCode == http.StatusNotFound
-}
-
-// memberMay checks, for a run a member started (o.ByMember), that this
-// member holds the Discord permission perm (named name in the refusal) in
-// the event's channel; Administrator counts as every permission. Runs not
-// started by a member (events, schedules, lifecycle hooks) pass.
-func memberMay(o extensions.Origin, perm int64, name string) error {
-	if !o.ByMember {
-		return nil
-	}
-	p := o.MemberPermissions
-	if p&discordgo.PermissionAdministrator != 0 || p&perm == perm {
-		return nil
-	}
-	return sandbox.Errorf(sandbox.CodeForbidden, "the member who started this (%s) does not have the %s permission", o.UserID, name)
-}
-
-// memberMayOn is memberMay for an action on the member userID: as
-// extensions.Origin says, only actions on others need the permission, so
-// a member may start one on themself (take a role from a button, set
-// their own nickname through a command).
-func memberMayOn(o extensions.Origin, userID string, perm int64, name string) error {
-	if o.ByMember && o.UserID != "" && o.UserID == userID {
-		return nil
-	}
-	return memberMay(o, perm, name)
 }
 
 // dangerousPermissions are the permissions skybot never lets an extension
@@ -209,8 +125,7 @@ func (e *Executor) guildFacts(ctx context.Context, guildID string) (guildFacts, 
 			if g.ID != guildID {
 				continue
 			}
-			f.name, f.ownerID, f.icon = g.Name, g.OwnerID, g.Icon
-			f.systemChannelID, f.afkChannelID, f.afkTimeout = g.SystemChannelID, g.AfkChannelID, g.AfkTimeout
+			f.settings(g)
 			f.memberCount, f.channelCount = g.MemberCount, len(g.Channels)
 			for _, r := range g.Roles {
 				f.roles[r.ID] = *r
@@ -228,13 +143,18 @@ func (e *Executor) guildFacts(ctx context.Context, guildID string) (guildFacts, 
 	if err != nil {
 		return f, fmt.Errorf("read the channels of guild %s: %w", guildID, err)
 	}
-	f.name, f.ownerID, f.icon = g.Name, g.OwnerID, g.Icon
-	f.systemChannelID, f.afkChannelID, f.afkTimeout = g.SystemChannelID, g.AfkChannelID, g.AfkTimeout
+	f.settings(g)
 	f.memberCount, f.channelCount = g.ApproximateMemberCount, len(chans)
 	for _, r := range g.Roles {
 		f.roles[r.ID] = *r
 	}
 	return f, nil
+}
+
+// settings copies g's settings into f (not its counts or roles).
+func (f *guildFacts) settings(g *discordgo.Guild) {
+	f.name, f.ownerID, f.icon = g.Name, g.OwnerID, g.Icon
+	f.systemChannelID, f.afkChannelID, f.afkTimeout = g.SystemChannelID, g.AfkChannelID, g.AfkTimeout
 }
 
 // ranks reads the guild's hierarchy and skybot's place in it.
@@ -244,19 +164,8 @@ func (e *Executor) ranks(ctx context.Context, guildID string) (ranks, error) {
 		return ranks{}, err
 	}
 	rk := ranks{guildID: guildID, ownerID: f.ownerID, roles: f.roles}
-	if st := e.session.State; st != nil {
-		st.RLock()
-		if st.User != nil {
-			rk.botID = st.User.ID
-		}
-		st.RUnlock()
-	}
-	if rk.botID == "" {
-		me, err := e.session.User("@me", discordgo.WithContext(ctx))
-		if err != nil {
-			return ranks{}, fmt.Errorf("read skybot's own user: %w", err)
-		}
-		rk.botID = me.ID
+	if rk.botID, err = e.botUserID(ctx); err != nil {
+		return ranks{}, fmt.Errorf("read skybot's own user: %w", err)
 	}
 	bot, err := e.member(ctx, guildID, rk.botID)
 	if err != nil {
@@ -321,22 +230,23 @@ func (e *Executor) role(ctx context.Context, rk ranks, roleID string) (discordgo
 	return discordgo.Role{}, sandbox.Errorf(sandbox.CodeNotFound, "this server has no role %s", roleID)
 }
 
-// invoker is the highest position of the member who started the run
-// (owner reports whether that member owns the guild). It is asked only for
-// runs a member started.
-func (e *Executor) invoker(ctx context.Context, o extensions.Origin, rk ranks) (top int, owner bool, err error) {
-	if o.UserID == rk.ownerID {
-		return 0, true, nil
+// invoker is the highest position of the member who started the run, for
+// an action on subject (a member, or who gets or loses a role; "" for
+// none) that must stay below that member, as Discord requires of the
+// member acting directly. ok is false when nothing has to: the run was not
+// started by a member, the member acts on themself, or owns the guild.
+func (e *Executor) invoker(ctx context.Context, o extensions.Origin, rk ranks, subject string) (top int, ok bool, err error) {
+	if !o.ByMember || o.UserID == "" || o.UserID == subject || o.UserID == rk.ownerID {
+		return 0, false, nil
 	}
 	m, err := e.member(ctx, o.GuildID, o.UserID)
-	var ce *sandbox.CodeError
-	if errors.As(err, &ce) && ce.Code == sandbox.CodeNotFound {
+	if hasCode(err, sandbox.CodeNotFound) {
 		return 0, false, sandbox.Errorf(sandbox.CodeForbidden, "the member who started this (%s) is no longer in the server", o.UserID)
 	}
 	if err != nil {
 		return 0, false, err
 	}
-	return rk.top(m.Roles), false, nil
+	return rk.top(m.Roles), true, nil
 }
 
 // mayActOn refuses, before any REST call, an action on a member (verb
@@ -355,19 +265,17 @@ func (e *Executor) mayActOn(ctx context.Context, o extensions.Origin, rk ranks, 
 	case target == nil:
 		return nil
 	}
-	if pos := rk.top(target.Roles); pos >= rk.botTop {
+	pos := rk.top(target.Roles)
+	if pos >= rk.botTop {
 		return sandbox.Errorf(sandbox.CodeForbidden,
 			"skybot cannot %s %s: their highest role (%s) is at or above skybot's own highest role; a server admin can move skybot's role higher in Server Settings → Roles",
 			verb, userID, rk.highestRole(target.Roles))
 	}
-	if !o.ByMember || o.UserID == "" || o.UserID == userID {
-		return nil
-	}
-	top, owner, err := e.invoker(ctx, o, rk)
-	if err != nil || owner {
+	top, ok, err := e.invoker(ctx, o, rk, userID)
+	if !ok {
 		return err
 	}
-	if rk.top(target.Roles) >= top {
+	if pos >= top {
 		return sandbox.Errorf(sandbox.CodeForbidden,
 			"the member who started this (%s) cannot %s %s: their highest role (%s) is not below that member's",
 			o.UserID, verb, userID, rk.highestRole(target.Roles))
@@ -385,26 +293,14 @@ func (e *Executor) mayManageRole(ctx context.Context, o extensions.Origin, rk ra
 		return sandbox.Errorf(sandbox.CodeForbidden,
 			"role %s is at or above skybot's own highest role; a server admin can move skybot's role higher in Server Settings → Roles", role.Name)
 	}
-	if !o.ByMember || o.UserID == "" || o.UserID == holder {
-		return nil
-	}
-	top, owner, err := e.invoker(ctx, o, rk)
-	if err != nil || owner {
+	top, ok, err := e.invoker(ctx, o, rk, holder)
+	if !ok {
 		return err
 	}
 	if role.Position >= top {
 		return sandbox.Errorf(sandbox.CodeForbidden, "role %s is not below the highest role of the member who started this (%s)", role.Name, o.UserID)
 	}
 	return nil
-}
-
-// splitArgs splits a call's JS argument list.
-func splitArgs(call sandbox.Call) ([]json.RawMessage, error) {
-	var args []json.RawMessage
-	if err := json.Unmarshal(call.Args, &args); err != nil {
-		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the arguments are not a list", call.API.Name)
-	}
-	return args, nil
 }
 
 // strictObject decodes an options or changes object, refusing keys it does
@@ -430,44 +326,12 @@ func strictObject(api, what string, raw json.RawMessage, dst any) error {
 	return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: %s must be an object", api, what)
 }
 
-// snowflake refuses an id that is not a Discord id (what names it).
-func needSnowflake(api, what, id string) error {
-	if id == "" {
-		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s needs %s", api, what)
-	}
-	if len(id) > 20 || strings.Trim(id, "0123456789") != "" {
-		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: %s %q is not a Discord id", api, what, id)
-	}
-	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: %s %q is not a Discord id", api, what, id)
-	}
-	return nil
-}
-
-// maxAuditReason is the longest reason accepted, in characters (Discord's
-// audit-log limit).
-const maxAuditReason = 512
-
 // checkReason checks an optional reason.
 func checkReason(api, reason string) error {
 	if n := utf8.RuneCountInString(reason); n > maxAuditReason {
 		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the reason is %d characters; the limit is %d", api, n, maxAuditReason)
 	}
 	return nil
-}
-
-// auditReason is the audit-log reason skybot gives Discord for an
-// extension's action: "ext:<name>: <reason>", cut to Discord's 512
-// characters and URL-encoded as the X-Audit-Log-Reason header requires.
-func auditReason(o extensions.Origin, reason string) discordgo.RequestOption {
-	text := "ext:" + o.Extension
-	if reason != "" {
-		text += ": " + reason
-	}
-	if utf8.RuneCountInString(text) > maxAuditReason {
-		text = string([]rune(text)[:maxAuditReason])
-	}
-	return discordgo.WithAuditLogReason(url.PathEscape(text))
 }
 
 // JSON shapes extension code receives (ids as strings, times as epoch ms).

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -37,100 +34,6 @@ func (e *Executor) messageActions() map[string]action {
 		"reactions.remove":    e.auditedAction(e.removeReaction),
 		"reactions.list":      readOnlyAction(e.listReactions),
 	}
-}
-
-// stepFunc performs one part-A API. It notes in *target what it acts on as
-// soon as it knows, so that a refusal's audit row names it too, and returns
-// the value the JS promise resolves with.
-type stepFunc func(ctx context.Context, call sandbox.Call, o extensions.Origin, target *string) (any, error)
-
-// auditedAction makes an action of a step that changes the guild: whatever
-// the step decides, done or refused, it leaves one audit row, even when the
-// run's deadline passed while Discord was answering.
-func (e *Executor) auditedAction(f stepFunc) action {
-	return func(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-		var target string
-		out, err := f(ctx, call, o, &target)
-		if target == "" {
-			target = "guild:" + o.GuildID
-		}
-		e.audit(context.WithoutCancel(ctx), o, call.API.Name, target, outcomeOfErr(err))
-		return actionResult(out, err)
-	}
-}
-
-// readOnlyAction makes an action of a step that only reads: no audit row.
-func readOnlyAction(f stepFunc) action {
-	return func(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-		var target string
-		return actionResult(f(ctx, call, o, &target))
-	}
-}
-
-// actionResult marshals a step's value, or hands the sandbox the JS error
-// of its failure (the bare *sandbox.CodeError) or, for transport trouble,
-// the plain error the sandbox turns into INTERNAL.
-func actionResult(out any, err error) (json.RawMessage, error) {
-	if err != nil {
-		var ce *sandbox.CodeError
-		if errors.As(err, &ce) {
-			return nil, ce
-		}
-		return nil, err
-	}
-	return json.Marshal(out)
-}
-
-// outcomeOfErr is the audit outcome of a step: "ok", the JS code (followed
-// by Discord's own code when Discord refused), or "error".
-func outcomeOfErr(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	out := "error"
-	var ce *sandbox.CodeError
-	if errors.As(err, &ce) {
-		out = ce.Code
-	}
-	var rest *discordgo.RESTError
-	if errors.As(err, &rest) && rest.Message != nil {
-		out += fmt.Sprintf(" (discord %d)", rest.Message.Code)
-	}
-	return out
-}
-
-// refusal is Discord refusing a call: the error the code sees, and
-// Discord's answer for the audit row.
-type refusal struct {
-	ce   *sandbox.CodeError
-	rest *discordgo.RESTError
-}
-
-func (r *refusal) Error() string   { return r.ce.Error() }
-func (r *refusal) Unwrap() []error { return []error{r.ce, r.rest} }
-
-// discordFailure turns a failed REST call into what the code sees. A
-// refusal by Discord rejects with its A7 code and a sentence saying what
-// was refused (part A rejects; part B's reply resolves {success:false}
-// instead, see legacyFailure). Transport trouble stays a plain error,
-// without the request URL, which may carry a webhook token.
-func discordFailure(err error, doing string) error {
-	var rest *discordgo.RESTError
-	if errors.As(err, &rest) {
-		why := "it answered with an error"
-		switch {
-		case rest.Message != nil && rest.Message.Message != "":
-			why = rest.Message.Message
-		case rest.Response != nil:
-			why = "it answered " + rest.Response.Status
-		}
-		return &refusal{ce: sandbox.Errorf(codeOf(rest), "Discord refused to %s: %s", doing, why), rest: rest}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %s: %w", doing, ue.Op, ue.Err)
-	}
-	return fmt.Errorf("%s: %w", doing, err)
 }
 
 // succeeded is the Result of an action that has nothing else to say.
@@ -327,31 +230,6 @@ type rawComponent struct {
 func (c rawComponent) MarshalJSON() ([]byte, error)  { return c.raw, nil }
 func (c rawComponent) Type() discordgo.ComponentType { return c.typ }
 
-// short cuts what the code passed to a length fit for an error sentence.
-func short(s string) string {
-	if utf8.RuneCountInString(s) <= 40 {
-		return s
-	}
-	return string([]rune(s)[:40]) + "…"
-}
-
-// checkSnowflake refuses what is not a Discord id before it becomes part of
-// a REST path (where "1/../2" would name another route).
-func checkSnowflake(call sandbox.Call, what, id string) error {
-	ok := id != "" && len(id) <= 20
-	for i := 0; ok && i < len(id); i++ {
-		ok = id[i] >= '0' && id[i] <= '9'
-	}
-	if ok {
-		_, err := strconv.ParseUint(id, 10, 64)
-		ok = err == nil
-	}
-	if !ok {
-		return sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: %s %q is not a Discord id", call.API.Name, what, short(id))
-	}
-	return nil
-}
-
 // messageChannel checks a channel that messages.send/edit/get/history and
 // reactions.* act in. Without the messages_global scope that is the
 // event's channel or one the admin listed for the extension (SKYEXT.md
@@ -368,24 +246,26 @@ func (e *Executor) messageChannel(ctx context.Context, call sandbox.Call, o exte
 	return e.guildChannel(ctx, call, o, id, false)
 }
 
-// botUserID is skybot's own user id.
-func (e *Executor) botUserID(ctx context.Context) (string, error) {
-	if st := e.session.State; st != nil {
-		st.RLock()
-		var id string
-		if st.User != nil {
-			id = st.User.ID
-		}
-		st.RUnlock()
-		if id != "" {
-			return id, nil
-		}
+// channelMessage checks the channel (messageChannel) and the id of a
+// message that messages.edit and get and reactions.* act on.
+func (e *Executor) channelMessage(ctx context.Context, call sandbox.Call, o extensions.Origin, channelID, messageID string) error {
+	if _, err := e.messageChannel(ctx, call, o, channelID); err != nil {
+		return err
 	}
-	u, err := e.session.User("@me", discordgo.WithContext(ctx))
-	if err != nil {
-		return "", discordFailure(err, "read skybot's own user")
+	return checkSnowflake(call, "message id", messageID)
+}
+
+// managedMessage checks a message that messages.delete, pin and unpin act
+// on, whoever wrote it: the member who started the run (if one did) holds
+// Manage Messages, the channel is one of the guild's, the id a Discord id.
+func (e *Executor) managedMessage(ctx context.Context, call sandbox.Call, o extensions.Origin, channelID, messageID string) error {
+	if err := requirePerm(o, discordgo.PermissionManageMessages, "Manage Messages"); err != nil {
+		return err
 	}
-	return u.ID, nil
+	if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
+		return err
+	}
+	return checkSnowflake(call, "message id", messageID)
 }
 
 // sendMessage: messages.send(channelId, payload).
@@ -422,10 +302,7 @@ func (e *Executor) editMessage(ctx context.Context, call sandbox.Call, o extensi
 		return nil, err
 	}
 	*target = "channel:" + channelID + " message:" + messageID
-	if _, err := e.messageChannel(ctx, call, o, channelID); err != nil {
-		return nil, err
-	}
-	if err := checkSnowflake(call, "message id", messageID); err != nil {
+	if err := e.channelMessage(ctx, call, o, channelID, messageID); err != nil {
 		return nil, err
 	}
 	m, err := e.checkPayload(call, o, raw, true)
@@ -438,7 +315,7 @@ func (e *Executor) editMessage(ctx context.Context, call sandbox.Call, o extensi
 	}
 	self, err := e.botUserID(ctx)
 	if err != nil {
-		return nil, err
+		return nil, discordFailure(err, "read skybot's own user")
 	}
 	if old.Author == nil || old.Author.ID != self {
 		return nil, sandbox.Errorf(sandbox.CodeForbidden, "messages.edit edits only messages skybot sent; message %s was written by someone else", messageID)
@@ -468,10 +345,7 @@ func (e *Executor) getMessage(ctx context.Context, call sandbox.Call, o extensio
 	if err := decodeArgs(call, &channelID, &messageID); err != nil {
 		return nil, err
 	}
-	if _, err := e.messageChannel(ctx, call, o, channelID); err != nil {
-		return nil, err
-	}
-	if err := checkSnowflake(call, "message id", messageID); err != nil {
+	if err := e.channelMessage(ctx, call, o, channelID, messageID); err != nil {
 		return nil, err
 	}
 	msg, err := e.session.ChannelMessage(channelID, messageID, discordgo.WithContext(ctx))
@@ -528,16 +402,10 @@ func (e *Executor) deleteMessage(ctx context.Context, call sandbox.Call, o exten
 		return nil, err
 	}
 	*target = "channel:" + channelID + " message:" + messageID
-	if err := requirePerm(o, discordgo.PermissionManageMessages, "Manage Messages"); err != nil {
+	if err := e.managedMessage(ctx, call, o, channelID, messageID); err != nil {
 		return nil, err
 	}
-	if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
-		return nil, err
-	}
-	if err := checkSnowflake(call, "message id", messageID); err != nil {
-		return nil, err
-	}
-	err := e.session.ChannelMessageDelete(channelID, messageID, discordgo.WithContext(ctx), reasonFor(o, opts.Reason))
+	err := e.session.ChannelMessageDelete(channelID, messageID, discordgo.WithContext(ctx), auditReason(o, strings.TrimSpace(opts.Reason)))
 	if err != nil {
 		return nil, discordFailure(err, "delete the message")
 	}
@@ -580,7 +448,7 @@ func (e *Executor) bulkDeleteMessages(ctx context.Context, call sandbox.Call, o 
 	if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
 		return nil, err
 	}
-	if err := e.session.ChannelMessagesBulkDelete(channelID, ids, discordgo.WithContext(ctx), reasonFor(o, "")); err != nil {
+	if err := e.session.ChannelMessagesBulkDelete(channelID, ids, discordgo.WithContext(ctx), auditReason(o, "")); err != nil {
 		return nil, discordFailure(err, "bulk-delete the messages")
 	}
 	return succeeded, nil
@@ -594,20 +462,14 @@ func (e *Executor) pinMessage(pin bool) stepFunc {
 			return nil, err
 		}
 		*target = "channel:" + channelID + " message:" + messageID
-		if err := requirePerm(o, discordgo.PermissionManageMessages, "Manage Messages"); err != nil {
-			return nil, err
-		}
-		if _, err := e.guildChannel(ctx, call, o, channelID, false); err != nil {
-			return nil, err
-		}
-		if err := checkSnowflake(call, "message id", messageID); err != nil {
+		if err := e.managedMessage(ctx, call, o, channelID, messageID); err != nil {
 			return nil, err
 		}
 		var err error
 		if pin {
-			err = e.session.ChannelMessagePin(channelID, messageID, discordgo.WithContext(ctx), reasonFor(o, ""))
+			err = e.session.ChannelMessagePin(channelID, messageID, discordgo.WithContext(ctx), auditReason(o, ""))
 		} else {
-			err = e.session.ChannelMessageUnpin(channelID, messageID, discordgo.WithContext(ctx), reasonFor(o, ""))
+			err = e.session.ChannelMessageUnpin(channelID, messageID, discordgo.WithContext(ctx), auditReason(o, ""))
 		}
 		if err != nil {
 			return nil, discordFailure(err, strings.TrimPrefix(call.API.Name, "messages.")+" the message")
@@ -623,10 +485,7 @@ func (e *Executor) reactionArgs(ctx context.Context, call sandbox.Call, o extens
 		return "", "", "", err
 	}
 	*target = "channel:" + channelID + " message:" + messageID + " emoji:" + short(emoji)
-	if _, err := e.messageChannel(ctx, call, o, channelID); err != nil {
-		return "", "", "", err
-	}
-	if err := checkSnowflake(call, "message id", messageID); err != nil {
+	if err := e.channelMessage(ctx, call, o, channelID, messageID); err != nil {
 		return "", "", "", err
 	}
 	if emoji, err = reactionEmoji(call, emoji); err != nil {
@@ -664,7 +523,7 @@ func (e *Executor) removeReaction(ctx context.Context, call sandbox.Call, o exte
 		}
 		self, err := e.botUserID(ctx)
 		if err != nil {
-			return nil, err
+			return nil, discordFailure(err, "read skybot's own user")
 		}
 		if userID != self {
 			if err := requirePerm(o, discordgo.PermissionManageMessages, "Manage Messages"); err != nil {

@@ -68,19 +68,32 @@ func modArgs(call sandbox.Call, userID *string, optsAt int, opts any, middle ...
 	return "user:" + *userID, strictObject(call.API.Name, "options", raw, opts)
 }
 
-// modlogWrite records a performed moderation action and returns the
-// entry's id (nil when the write failed: the action happened, so the call
-// still succeeds, and the failure is in skybot's log).
-func (e *Executor) modlogWrite(ctx context.Context, o extensions.Origin, action, userID, reason string) any {
+// userArgs decodes the (userId, options) of unban, kick and untimeout, whose
+// only option is the reason, and checks the reason.
+func userArgs(call sandbox.Call) (target, userID, reason string, err error) {
+	var opts modOptions
+	if target, err = modArgs(call, &userID, 1, &opts); err == nil {
+		err = checkReason(call.API.Name, opts.Reason)
+	}
+	return target, userID, opts.Reason, err
+}
+
+// moderated records a performed moderation action in the moderation log
+// and returns the call's result, {success: true, userId, modlogId}.
+// modlogId is null when the write failed: the action happened, so the call
+// still succeeds, and the failure is in skybot's log.
+func (e *Executor) moderated(ctx context.Context, o extensions.Origin, action, userID, reason string) map[string]any {
 	entry, err := e.store.AppendModlog(context.WithoutCancel(ctx), store.ModlogEntry{
 		GuildID: store.GuildID(o.GuildID), Action: action, UserID: store.UserID(userID),
 		Actor: "ext:" + o.Extension, ExtensionID: o.ExtensionID, Reason: reason,
 	})
+	var id any
 	if err != nil {
 		e.log.Error("modlog write failed", "guild_id", o.GuildID, "ext", o.Extension, "action", action, "user_id", userID, "err", err)
-		return nil
+	} else {
+		id = strconv.FormatInt(entry.ID, 10)
 	}
-	return strconv.FormatInt(entry.ID, 10)
+	return map[string]any{"success": true, "userId": userID, "modlogId": id}
 }
 
 // modBan bans a member or any user id, deleting up to seven days of their
@@ -127,43 +140,31 @@ func (e *Executor) modBan(ctx context.Context, call sandbox.Call, o extensions.O
 	if err != nil {
 		return target, nil, err
 	}
-	id := e.modlogWrite(ctx, o, "ban", userID, opts.Reason)
-	return target, map[string]any{"success": true, "userId": userID, "modlogId": id}, nil
+	return target, e.moderated(ctx, o, "ban", userID, opts.Reason), nil
 }
 
 // modUnban lifts a ban; NOT_FOUND when the user is not banned.
 func (e *Executor) modUnban(ctx context.Context, call sandbox.Call, o extensions.Origin) (string, any, error) {
-	var userID string
-	var opts modOptions
-	target, err := modArgs(call, &userID, 1, &opts)
+	target, userID, reason, err := userArgs(call)
 	if err != nil {
-		return target, nil, err
-	}
-	if err := checkReason(call.API.Name, opts.Reason); err != nil {
 		return target, nil, err
 	}
 	if err := memberMay(o, discordgo.PermissionBanMembers, "Ban Members"); err != nil {
 		return target, nil, err
 	}
-	if err := e.session.GuildBanDelete(o.GuildID, userID, discordgo.WithContext(ctx), auditReason(o, opts.Reason)); err != nil {
+	if err := e.session.GuildBanDelete(o.GuildID, userID, discordgo.WithContext(ctx), auditReason(o, reason)); err != nil {
 		if discordNotFound(err) {
 			return target, nil, sandbox.Errorf(sandbox.CodeNotFound, "user %s is not banned from this server", userID)
 		}
 		return target, nil, err
 	}
-	id := e.modlogWrite(ctx, o, "unban", userID, opts.Reason)
-	return target, map[string]any{"success": true, "userId": userID, "modlogId": id}, nil
+	return target, e.moderated(ctx, o, "unban", userID, reason), nil
 }
 
 // modKick removes a member from the guild.
 func (e *Executor) modKick(ctx context.Context, call sandbox.Call, o extensions.Origin) (string, any, error) {
-	var userID string
-	var opts modOptions
-	target, err := modArgs(call, &userID, 1, &opts)
+	target, userID, reason, err := userArgs(call)
 	if err != nil {
-		return target, nil, err
-	}
-	if err := checkReason(call.API.Name, opts.Reason); err != nil {
 		return target, nil, err
 	}
 	if err := memberMayOn(o, userID, discordgo.PermissionKickMembers, "Kick Members"); err != nil {
@@ -172,11 +173,10 @@ func (e *Executor) modKick(ctx context.Context, call sandbox.Call, o extensions.
 	if _, _, err := e.memberInReach(ctx, o, userID, "kick"); err != nil {
 		return target, nil, err
 	}
-	if err := e.session.GuildMemberDelete(o.GuildID, userID, discordgo.WithContext(ctx), auditReason(o, opts.Reason)); err != nil {
+	if err := e.session.GuildMemberDelete(o.GuildID, userID, discordgo.WithContext(ctx), auditReason(o, reason)); err != nil {
 		return target, nil, err
 	}
-	id := e.modlogWrite(ctx, o, "kick", userID, opts.Reason)
-	return target, map[string]any{"success": true, "userId": userID, "modlogId": id}, nil
+	return target, e.moderated(ctx, o, "kick", userID, reason), nil
 }
 
 // modTimeout times a member out for durationMs, at most 28 days.
@@ -211,20 +211,16 @@ func (e *Executor) modTimeout(ctx context.Context, call sandbox.Call, o extensio
 	if err := e.session.GuildMemberTimeout(o.GuildID, userID, &until, discordgo.WithContext(ctx), auditReason(o, opts.Reason)); err != nil {
 		return target, nil, err
 	}
-	id := e.modlogWrite(ctx, o, "timeout", userID, opts.Reason)
-	return target, map[string]any{"success": true, "userId": userID, "until": until.UnixMilli(), "modlogId": id}, nil
+	res := e.moderated(ctx, o, "timeout", userID, opts.Reason)
+	res["until"] = until.UnixMilli()
+	return target, res, nil
 }
 
 // modUntimeout lifts a member's timeout (a member without one stays as
 // they are, and the call succeeds).
 func (e *Executor) modUntimeout(ctx context.Context, call sandbox.Call, o extensions.Origin) (string, any, error) {
-	var userID string
-	var opts modOptions
-	target, err := modArgs(call, &userID, 1, &opts)
+	target, userID, reason, err := userArgs(call)
 	if err != nil {
-		return target, nil, err
-	}
-	if err := checkReason(call.API.Name, opts.Reason); err != nil {
 		return target, nil, err
 	}
 	if err := memberMayOn(o, userID, discordgo.PermissionModerateMembers, "Moderate Members"); err != nil {
@@ -233,11 +229,10 @@ func (e *Executor) modUntimeout(ctx context.Context, call sandbox.Call, o extens
 	if _, _, err := e.memberInReach(ctx, o, userID, "lift the timeout of"); err != nil {
 		return target, nil, err
 	}
-	if err := e.session.GuildMemberTimeout(o.GuildID, userID, nil, discordgo.WithContext(ctx), auditReason(o, opts.Reason)); err != nil {
+	if err := e.session.GuildMemberTimeout(o.GuildID, userID, nil, discordgo.WithContext(ctx), auditReason(o, reason)); err != nil {
 		return target, nil, err
 	}
-	id := e.modlogWrite(ctx, o, "untimeout", userID, opts.Reason)
-	return target, map[string]any{"success": true, "userId": userID, "modlogId": id}, nil
+	return target, e.moderated(ctx, o, "untimeout", userID, reason), nil
 }
 
 // memberInReach reads the guild's hierarchy and the member userID (NOT_FOUND
@@ -258,7 +253,7 @@ func (e *Executor) memberInReach(ctx context.Context, o extensions.Origin, userI
 	return m, rk, nil
 }
 
-// isCode reports whether err is a CodeError with code.
+// hasCode reports whether err is a CodeError with code.
 func hasCode(err error, code string) bool {
 	var ce *sandbox.CodeError
 	return errors.As(err, &ce) && ce.Code == code

@@ -47,6 +47,11 @@ const (
 	errPointsInternal     = "The points change could not be saved"
 )
 
+// errPointsAmount is SkynetBot's text for an amount out of lo..hi.
+func errPointsAmount(lo, hi int64) string {
+	return fmt.Sprintf("Amount must be a number from %d to %d", lo, hi)
+}
+
 // validUserID reports whether s looks like a Discord user id (a snowflake).
 func validUserID(s string) bool {
 	if s == "" || len(s) > 20 {
@@ -128,8 +133,7 @@ func parseChange(call sandbox.Call, nUsers int, lo, hi int64, defReason string) 
 	if err != nil {
 		return economyChange{}, err
 	}
-	raw, ok := argAt(args, nUsers)
-	amount, valid := floorAmount(raw, ok, lo, hi)
+	amount, valid := amountAt(args, nUsers, lo, hi)
 	if !valid {
 		return economyChange{}, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the amount must be a number from %d to %d", api, lo, hi)
 	}
@@ -145,8 +149,10 @@ func parseChange(call sandbox.Call, nUsers int, lo, hi int64, defReason string) 
 	return c, nil
 }
 
-// floorAmount reads a number, floors it and checks it is in lo..hi.
-func floorAmount(raw json.RawMessage, ok bool, lo, hi int64) (int64, bool) {
+// amountAt reads argument i as a number, floors it and checks it is in
+// lo..hi.
+func amountAt(args []json.RawMessage, i int, lo, hi int64) (int64, bool) {
+	raw, ok := argAt(args, i)
 	var f float64
 	if !ok || json.Unmarshal(raw, &f) != nil {
 		return 0, false
@@ -170,6 +176,18 @@ func (e *Executor) insufficient(ctx context.Context, o extensions.Origin, api, u
 		return err
 	}
 	return sandbox.Errorf(sandbox.CodeInsufficient, "%s: member %s has %d, less than %d", api, user, have, amount)
+}
+
+// auditBalance writes the audit row of a balance change that may take a
+// balance below zero: "ok", or INSUFFICIENT when the store refused it. A
+// change that failed otherwise did nothing and leaves no row.
+func (e *Executor) auditBalance(ctx context.Context, o extensions.Origin, api, target string, err error) {
+	switch {
+	case err == nil:
+		e.audit(ctx, o, api, target, "ok")
+	case errors.Is(err, store.ErrInsufficient):
+		e.audit(ctx, o, api, target, sandbox.CodeInsufficient)
+	}
 }
 
 func (e *Executor) economyBalance(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
@@ -260,15 +278,13 @@ func (e *Executor) economyDelta(ctx context.Context, call sandbox.Call, o extens
 	}
 	user, delta := a.users[0], sign*a.amount
 	after, err := e.store.AddBalance(ctx, ledgerChange(o, user, a.reason), delta)
-	target := fmt.Sprintf("user:%s %+d", user, delta)
+	e.auditBalance(ctx, o, call.API.Name, fmt.Sprintf("user:%s %+d", user, delta), err)
 	if errors.Is(err, store.ErrInsufficient) {
-		e.audit(ctx, o, call.API.Name, target, sandbox.CodeInsufficient)
 		return nil, e.insufficient(ctx, o, call.API.Name, user, a.amount)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e.audit(ctx, o, call.API.Name, target, "ok")
 	return json.Marshal(BalanceChange{UserID: user, PreviousBalance: after - delta, NewBalance: after, Amount: delta, Reason: a.reason})
 }
 
@@ -296,15 +312,13 @@ func (e *Executor) economyTransfer(ctx context.Context, call sandbox.Call, o ext
 		return nil, sandbox.Errorf(sandbox.CodeInvalidArgument, "%s: the two members must differ", call.API.Name)
 	}
 	fromAfter, toAfter, err := e.store.Transfer(ctx, ledgerChange(o, from, a.reason), store.UserID(to), a.amount)
-	target := fmt.Sprintf("user:%s to user:%s %d", from, to, a.amount)
+	e.auditBalance(ctx, o, call.API.Name, fmt.Sprintf("user:%s to user:%s %d", from, to, a.amount), err)
 	if errors.Is(err, store.ErrInsufficient) {
-		e.audit(ctx, o, call.API.Name, target, sandbox.CodeInsufficient)
 		return nil, e.insufficient(ctx, o, call.API.Name, from, a.amount)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e.audit(ctx, o, call.API.Name, target, "ok")
 	return json.Marshal(EconomyTransfer{FromUserID: from, ToUserID: to, Amount: a.amount, FromNewBalance: fromAfter, ToNewBalance: toAfter, Reason: a.reason})
 }
 
@@ -389,28 +403,27 @@ func (e *Executor) pointsGetUser(ctx context.Context, call sandbox.Call, o exten
 	return json.Marshal(pointsUser(id, acc.Balance, acc.Found, acc.Position))
 }
 
-// pointsTarget reads the user id and amount of addPoints, removePoints and
-// setPoints.
-func pointsTarget(args []json.RawMessage, lo, hi int64) (id string, amount int64, fail string) {
+// pointsArgs reads the (userId, amount, reason?) of addPoints, removePoints
+// and setPoints: an amount in lo..hi (floored), defReason when the reason
+// is left out. fail is the failure's text, "" when the arguments are good.
+func pointsArgs(call sandbox.Call, lo, hi int64, defReason string) (id string, amount int64, reason, fail string) {
+	args := legacyArgs(call)
 	id, ok := legacyString(args, 0)
 	if !ok || !validUserID(id) {
-		return id, 0, errPointsUserID
+		return id, 0, "", errPointsUserID
 	}
-	raw, ok := argAt(args, 1)
-	amount, valid := floorAmount(raw, ok, lo, hi)
+	amount, valid := amountAt(args, 1, lo, hi)
 	if !valid {
-		return id, 0, fmt.Sprintf("Amount must be a number from %d to %d", lo, hi)
+		return id, 0, "", errPointsAmount(lo, hi)
 	}
-	return id, amount, ""
+	return id, amount, legacyReason(args, 2, defReason), ""
 }
 
 func (e *Executor) pointsAdd(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args := legacyArgs(call)
-	id, amount, fail := pointsTarget(args, 1, maxEconomyChange)
+	id, amount, reason, fail := pointsArgs(call, 1, maxEconomyChange, reasonChange)
 	if fail != "" {
 		return legacyFail(fail, "userId", id)
 	}
-	reason := legacyReason(args, 2, reasonChange)
 	after, err := e.store.AddBalance(ctx, ledgerChange(o, id, reason), amount)
 	if err != nil {
 		return e.pointsInternal(o, call.API.Name, err, "userId", id)
@@ -423,12 +436,10 @@ func (e *Executor) pointsAdd(ctx context.Context, call sandbox.Call, o extension
 }
 
 func (e *Executor) pointsRemove(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args := legacyArgs(call)
-	id, amount, fail := pointsTarget(args, 1, maxEconomyChange)
+	id, amount, reason, fail := pointsArgs(call, 1, maxEconomyChange, reasonChange)
 	if fail != "" {
 		return legacyFail(fail, "userId", id)
 	}
-	reason := legacyReason(args, 2, reasonChange)
 	guild := store.GuildID(o.GuildID)
 	acc, err := e.store.Account(ctx, guild, store.UserID(id))
 	if err != nil {
@@ -438,8 +449,8 @@ func (e *Executor) pointsRemove(ctx context.Context, call sandbox.Call, o extens
 		return legacyFail(errPointsNotFound, "userId", id)
 	}
 	after, err := e.store.AddBalance(ctx, ledgerChange(o, id, reason), -amount)
+	e.auditBalance(ctx, o, call.API.Name, fmt.Sprintf("user:%s %+d", id, -amount), err)
 	if errors.Is(err, store.ErrInsufficient) {
-		e.audit(ctx, o, call.API.Name, fmt.Sprintf("user:%s %+d", id, -amount), sandbox.CodeInsufficient)
 		have, berr := e.store.Balance(ctx, guild, store.UserID(id))
 		if berr != nil {
 			return e.pointsInternal(o, call.API.Name, berr, "userId", id)
@@ -449,7 +460,6 @@ func (e *Executor) pointsRemove(ctx context.Context, call sandbox.Call, o extens
 	if err != nil {
 		return e.pointsInternal(o, call.API.Name, err, "userId", id)
 	}
-	e.audit(ctx, o, call.API.Name, fmt.Sprintf("user:%s %+d", id, -amount), "ok")
 	return json.Marshal(map[string]any{
 		"success": true, "userId": id, "previousBalance": after + amount, "newBalance": after,
 		"amountRemoved": amount, "reason": reason,
@@ -457,12 +467,10 @@ func (e *Executor) pointsRemove(ctx context.Context, call sandbox.Call, o extens
 }
 
 func (e *Executor) pointsSet(ctx context.Context, call sandbox.Call, o extensions.Origin) (json.RawMessage, error) {
-	args := legacyArgs(call)
-	id, amount, fail := pointsTarget(args, 0, maxEconomySet)
+	id, amount, reason, fail := pointsArgs(call, 0, maxEconomySet, reasonSet)
 	if fail != "" {
 		return legacyFail(fail, "userId", id)
 	}
-	reason := legacyReason(args, 2, reasonSet)
 	prev, err := e.store.SwapBalance(ctx, ledgerChange(o, id, reason), amount)
 	if err != nil {
 		return e.pointsInternal(o, call.API.Name, err, "userId", id)
@@ -486,10 +494,9 @@ func (e *Executor) pointsTransfer(ctx context.Context, call sandbox.Call, o exte
 	case from == to:
 		return legacyFail(errPointsSameUser, ids...)
 	}
-	raw, ok := argAt(args, 2)
-	amount, valid := floorAmount(raw, ok, 1, maxEconomyChange)
+	amount, valid := amountAt(args, 2, 1, maxEconomyChange)
 	if !valid {
-		return legacyFail(fmt.Sprintf("Amount must be a number from %d to %d", 1, maxEconomyChange), ids...)
+		return legacyFail(errPointsAmount(1, maxEconomyChange), ids...)
 	}
 	reason := legacyReason(args, 3, reasonTransfer)
 	guild := store.GuildID(o.GuildID)
@@ -501,15 +508,13 @@ func (e *Executor) pointsTransfer(ctx context.Context, call sandbox.Call, o exte
 		return legacyFail(errPointsNotFound, ids...)
 	}
 	fromAfter, toAfter, err := e.store.Transfer(ctx, ledgerChange(o, from, reason), store.UserID(to), amount)
-	target := fmt.Sprintf("user:%s to user:%s %d", from, to, amount)
+	e.auditBalance(ctx, o, call.API.Name, fmt.Sprintf("user:%s to user:%s %d", from, to, amount), err)
 	if errors.Is(err, store.ErrInsufficient) {
-		e.audit(ctx, o, call.API.Name, target, sandbox.CodeInsufficient)
 		return legacyFail(errPointsInsufficient, ids...)
 	}
 	if err != nil {
 		return e.pointsInternal(o, call.API.Name, err, ids...)
 	}
-	e.audit(ctx, o, call.API.Name, target, "ok")
 	return json.Marshal(map[string]any{
 		"success": true, "fromUserId": from, "toUserId": to, "amount": amount,
 		"fromNewBalance": fromAfter, "toNewBalance": toAfter, "reason": reason,

@@ -68,28 +68,29 @@ func errRunEnded(api string) error {
 	return sandbox.Errorf(sandbox.CodeTimeout, "%s: the run has already ended", api)
 }
 
-// withOverlay runs fn with the run's storage overlay locked, creating it
-// and registering its commit on first use.
-func (e *Executor) withOverlay(o extensions.Origin, api string, fn func(ov *storageOverlay) (any, error)) (any, error) {
+// withOverlay runs fn with e's storage overlay for o's run locked, creating
+// it and registering its commit on first use.
+func withOverlay[T any](e *Executor, o extensions.Origin, api string, fn func(ov *storageOverlay) (T, error)) (T, error) {
+	var none T
 	if o.Run == nil {
-		return nil, fmt.Errorf("%s: the origin has no run state", api)
+		return none, fmt.Errorf("%s: the origin has no run state", api)
 	}
 	create := func() any { return newStorageOverlay(e.store, o) }
 	v, err := o.Run.Value(runStorageKey, create)
 	if errors.Is(err, extensions.ErrRunFinished) {
-		return nil, errRunEnded(api)
+		return none, errRunEnded(api)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", api, err)
+		return none, fmt.Errorf("%s: %w", api, err)
 	}
 	ov, ok := v.(*storageOverlay)
 	if !ok {
-		return nil, fmt.Errorf("%s: run value %q is a %T", api, runStorageKey, v)
+		return none, fmt.Errorf("%s: run value %q is a %T", api, runStorageKey, v)
 	}
 	ov.mu.Lock()
 	defer ov.mu.Unlock()
 	if ov.closed {
-		return nil, errRunEnded(api)
+		return none, errRunEnded(api)
 	}
 	if !ov.registered {
 		ov.registered = true
@@ -98,10 +99,19 @@ func (e *Executor) withOverlay(o extensions.Origin, api string, fn func(ov *stor
 		// finishers before this one: then nothing would commit what this
 		// call writes, so refuse it.
 		if _, err := o.Run.Value(runStorageKey, create); err != nil {
-			return nil, errRunEnded(api)
+			return none, errRunEnded(api)
 		}
 	}
 	return fn(ov)
+}
+
+// storageWrite makes one write through the overlay of o's run (en: the key
+// as the write leaves it; see storageOverlay.write).
+func (e *Executor) storageWrite(ctx context.Context, o extensions.Origin, api string, op store.StorageOp, en overlayEntry) error {
+	_, err := withOverlay(e, o, api, func(ov *storageOverlay) (any, error) {
+		return nil, ov.write(ctx, api, op, en)
+	})
+	return err
 }
 
 // finish commits the run's writes (RunState finisher). A commit that fails

@@ -179,7 +179,9 @@ func (d *demo) play() error {
 	fmt.Fprintf(d.out, "(The server lets everyone see /ext, so skybot's own Manage Server check is what stops max.)\n\n")
 
 	steps := []func() error{
-		func() error { return d.slash(d.admin, "install", installFile("hello.skyext", examples.Read("hello.skyext"))) },
+		func() error {
+			return d.slash(d.admin, "install", installFile("hello.skyext", examples.Read("hello.skyext")))
+		},
 		func() error { return d.click(d.admin, "Install") },
 		func() error { return d.say(d.member, "!hello") },
 		func() error { return d.say(d.member, "!hello world") },
@@ -192,7 +194,9 @@ func (d *demo) play() error {
 			fmt.Fprintln(d.out, "its top level registers a guild event, a slash command and a prefix command with the sky module.")
 			return nil
 		},
-		func() error { return d.slash(d.admin, "install", installFile("welcome.skyext", examples.Read("welcome.skyext"))) },
+		func() error {
+			return d.slash(d.admin, "install", installFile("welcome.skyext", examples.Read("welcome.skyext")))
+		},
 		func() error { return d.click(d.admin, "Install") },
 		func() error { return d.join("nia") },
 		func() error { return d.command(d.admin, "welcome", "stats") },

@@ -129,6 +129,7 @@ func interactionEventOf(s *discordgo.Session, i *discordgo.InteractionCreate) (e
 	if i.Member != nil {
 		ev.User = userOf(i.Member.User)
 		ev.MemberPermissions = i.Member.Permissions
+		ev.MemberRoles = i.Member.Roles
 		ev.Member = map[string]any{"id": ev.User.ID, "nickname": nullable(i.Member.Nick), "roles": nonNil(i.Member.Roles), "user": extensions.UserData(ev.User)}
 	} else {
 		ev.User = userOf(i.User)

@@ -64,6 +64,7 @@ func messageOf(s *discordgo.Session, m *discordgo.Message) extensions.Message {
 		}
 	}
 	if mem := memberOf(g, m); mem != nil {
+		msg.MemberRoles = mem.Roles
 		msg.Modules["member"] = memberData(g, mem, st.User)
 	}
 	return msg

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,8 @@ type Message struct {
 	// MemberPermissions is the author's permission bitfield in the
 	// channel, computed by the bot layer from gateway state.
 	MemberPermissions int64
+	// MemberRoles are the author's role ids.
+	MemberRoles []string
 	// Modules is the data of SkynetBot's guild, channel, member and roles
 	// modules, built by the bot layer from gateway state; each is withheld
 	// from extensions without its scope.
@@ -141,7 +144,8 @@ type activeInstall struct {
 	manifest Manifest
 	program  *sandbox.Program
 	regs     []sandbox.Registration // handler style: what its top level registered
-	loadErr  error                  // set when the code cannot be loaded; reported per event
+	perms    store.InstallPermissions
+	loadErr  error // set when the code cannot be loaded; reported per event
 }
 
 func (m *Manager) invalidate(guild store.GuildID) {
@@ -197,6 +201,9 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 		if err == nil && !ai.manifest.Legacy() {
 			ai.regs, err = m.describe(ctx, guild, ai.version, ai.program, v.limits)
 		}
+		if err == nil {
+			ai.perms, err = m.store.InstallPermissions(ctx, guild, in.ExtensionID)
+		}
 		ai.loadErr = err
 		v.installs = append(v.installs, ai)
 	}
@@ -204,6 +211,19 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	m.guilds[guild] = v
 	m.mu.Unlock()
 	return v, nil
+}
+
+// usableBy reports whether the install's commands and keywords may run
+// in channel for a member with roles (/ext permissions; no limits set
+// means everywhere, for everyone).
+func (ai activeInstall) usableBy(channel string, roles []string) bool {
+	if len(ai.perms.Channels) > 0 && !slices.Contains(ai.perms.Channels, channel) {
+		return false
+	}
+	if len(ai.perms.Roles) > 0 && !slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(ai.perms.Roles, r) }) {
+		return false
+	}
+	return true
 }
 
 // viewTTL is how long a guild's routing view is trusted.
@@ -223,6 +243,9 @@ func (d *Dispatcher) OnMessage(ctx context.Context, msg Message) error {
 	cmd, isCommand := parseCommand(view.prefix, msg.Content)
 	origin := Origin{GuildID: msg.GuildID, ChannelID: msg.ChannelID, MessageID: msg.ID, UserID: msg.Author.ID, ByMember: true, MemberPermissions: msg.MemberPermissions}
 	for _, ai := range view.installs {
+		if !ai.usableBy(msg.ChannelID, msg.MemberRoles) {
+			continue
+		}
 		if !ai.manifest.Legacy() {
 			d.onMessageHandlers(ctx, ai, view, msg, cmd, isCommand, origin)
 			continue
@@ -277,6 +300,10 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 	origin.Skynet = ai.manifest.Compat == CompatSkynet
 	origin.Hosts, origin.Network = ai.manifest.Hosts, ai.manifest.Network
 	origin.Quota = view.tier.Storage
+	origin.Channels = ai.perms.Channels
+	if ai.perms.NoMemberChecks {
+		origin.ByMember = false // the admin's choice (/ext permissions)
+	}
 	if origin.Run == nil {
 		origin.Run = NewRunState()
 	}

@@ -144,3 +144,47 @@ func TestLifecycleHooksRun(t *testing.T) {
 		t.Fatalf("hooks ran %q, want %q", got, want)
 	}
 }
+
+// /ext permissions limits where and for whom an extension's commands run,
+// and what the executor hears about its channels and member checks.
+func TestInstallPermissionsLimitCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, Options{})
+	if _, err := f.install(t, "g1", "greeter.skyext", greeter); err != nil {
+		t.Fatal(err)
+	}
+	in, err := f.store.InstallByName(ctx, "g1", "greeter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	say := func(channel string, roles ...string) {
+		t.Helper()
+		err := f.d.OnMessage(ctx, Message{GuildID: "g1", ChannelID: channel, ID: "m-" + channel, Content: "!hello", MemberRoles: roles,
+			Author: User{ID: "42", Username: "ann"}, Bot: User{ID: "999", Username: "skybot", Bot: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.SetInstallPermissions(ctx, "g1", in.ExtensionID, store.InstallPermissions{Channels: []string{"c2"}, Roles: []string{"mods"}}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	f.m.invalidate("g1")
+	say("c1", "mods")      // wrong channel
+	say("c2")              // no role
+	say("c2", "x", "mods") // allowed
+	if got := f.acts.all(); !slices.Equal(got, []string{"greeter@1.0.0 in c2: hi "}) {
+		t.Fatalf("replies %q", got)
+	}
+	if o := f.acts.lastOrigin(); !slices.Equal(o.Channels, []string{"c2"}) || !o.ByMember {
+		t.Fatalf("origin channels %v, by member %v", o.Channels, o.ByMember)
+	}
+	if err := f.store.SetInstallPermissions(ctx, "g1", in.ExtensionID, store.InstallPermissions{NoMemberChecks: true}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	f.m.invalidate("g1")
+	say("c1")
+	if o := f.acts.lastOrigin(); o.ByMember || len(f.acts.all()) != 2 {
+		t.Fatalf("with member checks off: by member %v, replies %q", o.ByMember, f.acts.all())
+	}
+}

@@ -48,6 +48,7 @@ type InteractionEvent struct {
 	// Member is the member module's data of the user (members_read).
 	Member            map[string]any
 	MemberPermissions int64
+	MemberRoles       []string
 	Interaction       Interaction
 
 	// Commands and autocomplete.
@@ -139,6 +140,10 @@ func (d *Dispatcher) OnInteraction(ctx context.Context, ev InteractionEvent, run
 		return InteractionOutcome{}, fmt.Errorf("unknown interaction kind %q", ev.Kind)
 	}
 
+	if ev.Kind != InteractionAutocomplete && !owner.usableBy(ev.ChannelID, ev.MemberRoles) {
+		return InteractionOutcome{Handled: true, Extension: owner.install.Name, Failed: true,
+			Message: fmt.Sprintf("The server's admins do not let you use %s here.", owner.install.Name)}, nil
+	}
 	var sev sandbox.Event
 	if owner.manifest.Legacy() {
 		sev = slashEvent(ev, view.prefix, d.botUser(), d.m.now())

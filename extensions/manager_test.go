@@ -17,6 +17,13 @@ import (
 type channelActions struct {
 	mu      sync.Mutex
 	replies []string
+	last    Origin
+}
+
+func (a *channelActions) lastOrigin() Origin {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.last
 }
 
 func (a *channelActions) Perform(_ context.Context, c sandbox.Call) (json.RawMessage, error) {
@@ -27,6 +34,7 @@ func (a *channelActions) Perform(_ context.Context, c sandbox.Call) (json.RawMes
 	o := c.Origin.(Origin)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.last = o
 	a.replies = append(a.replies, o.Extension+"@"+o.Version+" in "+o.ChannelID+": "+args[0].(string))
 	return json.RawMessage(`{"success":true}`), nil
 }

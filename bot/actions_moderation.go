@@ -92,6 +92,7 @@ func (e *Executor) moderated(ctx context.Context, o extensions.Origin, action, u
 		e.log.Error("modlog write failed", "guild_id", o.GuildID, "ext", o.Extension, "action", action, "user_id", userID, "err", err)
 	} else {
 		id = strconv.FormatInt(entry.ID, 10)
+		e.postModlog(context.WithoutCancel(ctx), entry)
 	}
 	return map[string]any{"success": true, "userId": userID, "modlogId": id}
 }
@@ -360,5 +361,6 @@ func (e *Executor) modlogAdd(ctx context.Context, call sandbox.Call, o extension
 	if err != nil {
 		return target, nil, err
 	}
+	e.postModlog(context.WithoutCancel(ctx), m)
 	return target, modlogJSON(m), nil
 }

@@ -277,7 +277,7 @@ func (x *Ext) logChannel(r *responder, guild store.GuildID, sub *discordgo.Appli
 		r.say("Extension events are no longer posted in a channel.")
 		return
 	}
-	r.say(fmt.Sprintf("Extension installs, updates, failures and suspensions will be posted in <#%s>.", channel))
+	r.say(fmt.Sprintf("Extension installs, updates, failures, suspensions and moderation-log entries will be posted in <#%s>.", channel))
 }
 
 func (x *Ext) status(r *responder, guild store.GuildID) {

@@ -168,6 +168,10 @@ func TestModerationThroughAnExtension(t *testing.T) {
 	if answer := e.install([]byte(modExt)); !strings.Contains(answer, "Installed **bouncer**") {
 		t.Fatalf("install: %q", answer)
 	}
+	modChannel := e.srv.AddChannel(e.g.ID, "mod-log", discordgo.ChannelTypeGuildText)
+	if answer, _ := e.ext(e.admin, "logchannel", []*discordgo.ApplicationCommandInteractionDataOption{{Name: "channel", Type: discordgo.ApplicationCommandOptionChannel, Value: modChannel.ID}}); !strings.Contains(answer, "<#"+modChannel.ID+">") {
+		t.Fatalf("/ext logchannel: %q", answer)
+	}
 	mods := e.srv.AddRole(e.g.ID, "Mods", discordgo.PermissionBanMembers)
 	mod := e.srv.AddMember(e.g.ID, "mona", mods.ID)
 	victim := e.srv.AddMember(e.g.ID, "vic")
@@ -221,6 +225,15 @@ func TestModerationThroughAnExtension(t *testing.T) {
 	}
 	if len(outcomes) != 3 || outcomes[0] != "ok" {
 		t.Fatalf("ban audit outcomes (newest first) %q, want the ok and both refusals", outcomes)
+	}
+	var posted []string
+	for _, m := range e.srv.Messages(modChannel.ID) {
+		if strings.Contains(m.Content, "Moderation log") {
+			posted = append(posted, m.Content)
+		}
+	}
+	if len(posted) != 1 || !strings.Contains(posted[0], "**ban** <@"+victim.UserID+"> by `ext:bouncer` — bounced") {
+		t.Fatalf("moderation log channel: %q", posted)
 	}
 }
 

@@ -336,7 +336,7 @@ func (e *Executor) rolesAssign(add bool) guildChange {
 		if err := memberMayOn(o, userID, discordgo.PermissionManageRoles, "Manage Roles"); err != nil {
 			return target, nil, err
 		}
-		m, rk, err := e.memberInReach(ctx, o, userID, verb)
+		_, rk, err := e.memberInReach(ctx, o, userID, verb)
 		if err != nil {
 			return target, nil, err
 		}
@@ -350,11 +350,12 @@ func (e *Executor) rolesAssign(add bool) guildChange {
 		if err := e.mayManageRole(ctx, o, rk, role, userID); err != nil {
 			return target, nil, err
 		}
+		// Always ask Discord (both calls are idempotent there): the
+		// member's roles in gateway State may lag a change just made.
 		opt := []discordgo.RequestOption{discordgo.WithContext(ctx), auditReason(o, opts.Reason)}
-		switch {
-		case add && !slices.Contains(m.Roles, roleID):
+		if add {
 			err = e.session.GuildMemberRoleAdd(o.GuildID, userID, roleID, opt...)
-		case !add && slices.Contains(m.Roles, roleID):
+		} else {
 			err = e.session.GuildMemberRoleRemove(o.GuildID, userID, roleID, opt...)
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/skyerr"
 	"github.com/skyext/skybot/sandbox"
 )
@@ -106,4 +107,21 @@ func apiDoc() string {
 		fmt.Fprintf(&b, "| `%s(%s)` | %s | `%s` | %s%s |\n", a.Name, strings.ReplaceAll(a.Params, "|", "\\|"), scope, strings.ReplaceAll(a.Returns, "|", "\\|"), a.Doc, note)
 	}
 	return b.String()
+}
+
+// TestTypeScriptMatchesTheTable keeps docs/skybot.d.ts generated from the
+// API table and the event list.
+func TestTypeScriptMatchesTheTable(t *testing.T) {
+	const path = "../../docs/skybot.d.ts"
+	want := extensions.TypeScript()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Errorf("docs/skybot.d.ts is out of date; run go test ./cmd/skybot -run TypeScript -update")
+	}
 }

@@ -178,36 +178,3 @@ func TestSecretsNeedAKey(t *testing.T) {
 	}
 	jsonEq(t, "schemaless getAll", r.must(r.run(), "config.getAll"), `{"free":[1]}`)
 }
-
-func TestParseSettingsSchema(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		name     string
-		manifest string
-		ids      string
-		err      bool
-	}{
-		{"none", `{}`, "", false},
-		{"null", `{"settings": null}`, "", false},
-		{"list", `{"settings": [{"id": "a", "type": "TEXT"}, {"type": "text"}, {"id": "b", "type": "number"}]}`, "a:text b:number", false},
-		{"sections", `{"settings": {"enabled": true, "sections": [{"id": "s1", "fields": [{"id": "a", "type": "toggle"}]}, {"fields": [{"id": "b", "type": "color"}]}]}}`, "a:toggle b:color", false},
-		{"fields", `{"settings": {"fields": [{"id": "a", "type": "secret"}]}}`, "a:secret", false},
-		{"bad option", `{"settings": [{"id": "a", "type": "select", "options": [{"value": {}}]}]}`, "", true},
-		{"not an object", `[1]`, "", true},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			s, err := parseSettingsSchema(json.RawMessage(tt.manifest))
-			if (err != nil) != tt.err {
-				t.Fatalf("err = %v", err)
-			}
-			var ids []string
-			for _, f := range s {
-				ids = append(ids, f.ID+":"+f.Type)
-			}
-			if got := strings.Join(ids, " "); got != tt.ids {
-				t.Fatalf("fields %q, want %q", got, tt.ids)
-			}
-		})
-	}
-}

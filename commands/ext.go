@@ -19,7 +19,7 @@ import (
 	"github.com/skyext/skybot/store"
 )
 
-// Ext serves /ext: install, list, uninstall and logs.
+// Ext serves /ext: install, list, uninstall, logs, config, permissions, ...
 type Ext struct {
 	manager *extensions.Manager
 	// client downloads attachments (the session's client, so the emulator
@@ -68,11 +68,13 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: []*discordgo.ApplicationCommandOptionChoice{
 						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
+			sub("config", "Change an extension's settings in a form", configOptions()...),
+			sub("permissions", "Show or limit where and for whom an extension's commands run", permissionsOptions()...),
 			sub("policy", "Show or change what this server allows extensions (Administrator only)",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "uploads", Description: "Allow installing attached files"},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "scopes", Description: "Scopes extensions may be granted: a comma list, or all"},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "max_installs", Description: "Most extensions installed at once (0: the tier's limit)"}),
-			sub("logchannel", "Post extension installs, updates, failures and suspensions in a channel",
+			sub("logchannel", "Post extension installs, updates, failures, suspensions and moderation-log entries in a channel",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "channel",
 					Description: "The channel (leave out to stop posting)", ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}}),
 		},
@@ -103,6 +105,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 	switch i.Type {
 	case discordgo.InteractionMessageComponent:
 		return x.handleButton(r, i)
+	case discordgo.InteractionModalSubmit:
+		return x.handleModal(r, i)
 	case discordgo.InteractionApplicationCommandAutocomplete:
 		if i.ApplicationCommandData().Name != "ext" {
 			return false
@@ -152,6 +156,10 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.logs(r, guild, sub)
 	case "logchannel":
 		x.logChannel(r, guild, sub)
+	case "config":
+		x.config(r, guild, sub)
+	case "permissions":
+		x.permissions(r, guild, actor, sub)
 	case "policy":
 		x.policy(r, i, guild, sub)
 	default:

@@ -27,6 +27,27 @@ func (r *responder) say(content string) bool {
 	return r.err == nil
 }
 
+// sayQuiet is say for content that mentions channels, roles or members:
+// nobody is pinged.
+func (r *responder) sayQuiet(content string) bool {
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{
+			Content: content, Flags: discordgo.MessageFlagsEphemeral,
+			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+		},
+	}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
+// modal answers with a form (the first and only answer).
+func (r *responder) modal(m *discordgo.InteractionResponseData) bool {
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseModal, Data: m,
+	}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
 // sayFile replies with content and one attached file.
 func (r *responder) sayFile(content, filename string, data []byte) bool {
 	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{

@@ -211,6 +211,10 @@ func (s *Store) Settings(ctx context.Context, guild GuildID, ext ExtensionID) (m
 	return out, nil
 }
 
+// CanSealSecrets reports whether the store was opened with a secret key,
+// i.e. whether SetSecret can work.
+func (s *Store) CanSealSecrets() bool { return s.secrets != nil }
+
 // SetSecret seals and stores one secret of an install, replacing the
 // previous one. Without a secret key it fails with ErrNoSecretKey.
 func (s *Store) SetSecret(ctx context.Context, guild GuildID, ext ExtensionID, name string, value SecretValue) error {

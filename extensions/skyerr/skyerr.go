@@ -21,7 +21,7 @@ const (
 	InvalidURL     Code = "E_INVALID_URL"     // a URL that is malformed or not allowed
 	InvalidPath    Code = "E_INVALID_PATH"    // a file path that is malformed or outside what is allowed
 	InvalidPackage Code = "E_INVALID_PACKAGE" // a .skyext/.skypkg that cannot be read or fails validation
-	InvalidConfig  Code = "E_INVALID_CONFIG"  // operator configuration that is malformed or incomplete
+	InvalidConfig  Code = "E_INVALID_CONFIG"  // configuration (the operator's, or an extension's settings) that is malformed or incomplete
 	AlreadyExists  Code = "E_ALREADY_EXISTS"  // the thing to create is already there
 	NotFound       Code = "E_NOT_FOUND"       // the thing asked for is not there
 	Forbidden      Code = "E_FORBIDDEN"       // the caller lacks the right to do this
@@ -44,7 +44,7 @@ var Codes = []struct {
 	{InvalidURL, "a URL that is malformed or not allowed"},
 	{InvalidPath, "a file path that is malformed or outside what is allowed"},
 	{InvalidPackage, "a .skyext or .skypkg that cannot be read or fails validation"},
-	{InvalidConfig, "operator configuration that is malformed or incomplete"},
+	{InvalidConfig, "configuration (the operator's file, or an admin's settings for an extension) that is malformed or incomplete"},
 	{AlreadyExists, "the thing to create is already there"},
 	{NotFound, "the thing asked for is not there"},
 	{Forbidden, "the caller lacks the right to do this"},

@@ -188,3 +188,35 @@ func TestInstallPermissionsLimitCommands(t *testing.T) {
 		t.Fatalf("with member checks off: by member %v, replies %q", o.ByMember, f.acts.all())
 	}
 }
+
+// The consent card says which slash commands will not be registered, and
+// an update says which handlers it adds and drops.
+func TestPlansNameCommandConflictsAndHandlerChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, Options{})
+	ext := func(name, version, body string) string {
+		return "// ==SkyExtension==\n// @name " + name + "\n// @version " + version + "\n// ==/SkyExtension==\nconst sky = require('sky');\n" + body
+	}
+	poll := "sky.command({ name: 'poll', description: 'Poll' }, () => {});\n"
+	if _, err := f.install(t, "g1", "first.skyext", ext("first", "1.0.0", poll)); err != nil {
+		t.Fatal(err)
+	}
+	src := ext("second", "1.0.0", poll+"sky.command({ name: 'ext', description: 'Mine' }, () => {});\n")
+	p, err := f.m.PlanInstall(ctx, "g1", "admin", Upload{Filename: "second.skyext", Size: int64(len(src))}, bytesFetch(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(p.Warnings, "\n")
+	if !strings.Contains(notes, "/poll already belongs to first (installed first)") || !strings.Contains(notes, "/ext is one of skybot's own commands") {
+		t.Fatalf("install notes %q", p.Warnings)
+	}
+	next := ext("first", "1.1.0", "sky.prefix('vote', () => {});\n")
+	up, err := f.m.PlanUpdate(ctx, "g1", "admin", "first", Upload{Filename: "first.skyext", Size: int64(len(next))}, bytesFetch(next))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(up.Warnings, "\n"); got != "new: prefix command vote\nno longer: slash command /poll" {
+		t.Fatalf("update notes %q", got)
+	}
+}

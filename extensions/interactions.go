@@ -346,3 +346,40 @@ func (m *Manager) Watch(f func(guild store.GuildID)) { m.watch(f) }
 
 // Watch registers f to hear of every change to a guild's installs.
 func (d *Dispatcher) Watch(f func(guild store.GuildID)) { d.m.watch(f) }
+
+// commandConflicts says which slash commands of a version about to be
+// installed (or updated to) in guild will not be registered, and why:
+// skybot's own names are reserved, and a name another extension installed
+// first keeps. The admin reads it on the consent card.
+func (m *Manager) commandConflicts(ctx context.Context, guild store.GuildID, name string, man Manifest, regs []sandbox.Registration) []string {
+	var names []string
+	if man.Legacy() {
+		if man.Type == TypeSlash && man.Key != "" {
+			names = append(names, strings.ToLower(man.Key))
+		}
+	} else {
+		for _, r := range regs {
+			if r.Kind == sandbox.RegCommand {
+				names = append(names, r.Key)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	view, err := m.view(ctx, guild)
+	if err != nil {
+		return nil
+	}
+	owners, _ := commandOwners(view)
+	var out []string
+	for _, n := range names {
+		switch o, taken := owners[n]; {
+		case slices.Contains(ReservedCommands, n):
+			out = append(out, fmt.Sprintf("/%s is one of skybot's own commands, so this extension's /%s will not be registered", n, n))
+		case taken && o.install.Name != name:
+			out = append(out, fmt.Sprintf("/%s already belongs to %s (installed first), so this extension's /%s will not be registered while %s keeps it", n, o.install.Name, n, o.install.Name))
+		}
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,6 +179,7 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
 		AddedScopes: man.Scopes, Registrations: u.regs, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
+	p.Warnings = append(p.Warnings, m.commandConflicts(ctx, guild, man.Name, man, u.regs)...)
 	m.plans.put(p)
 	return p, nil
 }
@@ -216,6 +218,13 @@ func (m *Manager) PlanUpdate(ctx context.Context, guild store.GuildID, actor sto
 	}
 	p := m.newChangePlan(PlanUpdate, in, actor, man)
 	p.code, p.program, p.Warnings, p.Registrations = u.code, u.program, u.warnings, u.regs
+	p.Warnings = append(p.Warnings, m.commandConflicts(ctx, guild, name, man, u.regs)...)
+	if cur, err := m.store.Version(ctx, in.VersionID); err == nil {
+		var was Manifest
+		if json.Unmarshal(cur.Manifest, &was) == nil {
+			p.Warnings = append(p.Warnings, handlerChanges(was.Handlers, man.Handlers)...)
+		}
+	}
 	m.plans.put(p)
 	return p, nil
 }
@@ -532,6 +541,29 @@ func (m *Manager) Info(ctx context.Context, guild store.GuildID, name string) (I
 		info.Versions = append(info.Versions, v.Version)
 	}
 	return info, nil
+}
+
+// handlerChanges names the handlers an update adds and removes.
+func handlerChanges(was, next []string) []string {
+	var added, removed []string
+	for _, h := range next {
+		if !slices.Contains(was, h) {
+			added = append(added, h)
+		}
+	}
+	for _, h := range was {
+		if !slices.Contains(next, h) {
+			removed = append(removed, h)
+		}
+	}
+	var out []string
+	if len(added) > 0 {
+		out = append(out, "new: "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		out = append(out, "no longer: "+strings.Join(removed, ", "))
+	}
+	return out
 }
 
 // Describe renders a plan's changes in a sentence or two, for the admin.

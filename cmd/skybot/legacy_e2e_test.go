@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/discordtest"
 	"github.com/skyext/skybot/store"
 )
 
@@ -179,5 +182,44 @@ func TestLegacyHTTPPackageCannotReachInside(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the loopback server was reached %d times", n)
+	}
+}
+
+// A SkynetBot-style slash extension (@type slash) is registered in the
+// guild and answers through part B's interaction module.
+func TestLegacySlashExtension(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := `// ==SkyExtension==
+// @name              coin
+// @version           1.0.0
+// @type              slash
+// @key               coin
+// @slash_description Flip a coin
+// @scopes            guild_read
+// ==/SkyExtension==
+const interaction = require('interaction');
+const guild = require('guild');
+await interaction.deferReply({ ephemeral: false });
+const r = await interaction.editReply(interaction.user.username + ' flipped a coin in ' + guild.name + ': ' + (Math.random() < 2 ? 'heads' : 'tails'));
+if (!r.success) throw new Error(r.error);
+await interaction.followUp('again? ' + interaction.commandName);
+`
+	if answer := e.install([]byte(src)); !strings.Contains(answer, "Installed **coin** 1.0.0 — slash command /coin") {
+		t.Fatalf("install: %q", answer)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "coin"})
+	msg, err := it.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+	if err != nil || msg.Content != "max flipped a coin in Test Guild: heads" {
+		t.Fatalf("/coin answered %v, %v", msg, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(it.Followups()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f := it.Followups(); len(f) != 1 || f[0].Content != "again? coin" {
+		t.Fatalf("follow-ups %v", contents(f))
 	}
 }

@@ -166,7 +166,8 @@ func amountAt(args []json.RawMessage, i int, lo, hi int64) (int64, bool) {
 
 // ledgerChange is the store.Change for o acting on user.
 func ledgerChange(o extensions.Origin, user, reason string) store.Change {
-	return store.Change{Guild: store.GuildID(o.GuildID), User: store.UserID(user), Actor: "ext:" + o.Extension, Reason: reason}
+	return store.Change{Guild: store.GuildID(o.GuildID), User: store.UserID(user), Actor: "ext:" + o.Extension, Reason: reason,
+		AllowNegative: o.NegativeBalances}
 }
 
 // insufficient is part A's refusal of a change beyond a balance.

@@ -347,6 +347,8 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 				p.NoUploads = !o.BoolValue()
 			case "max_installs":
 				p.MaxInstalls = int(o.IntValue())
+			case "negative_balances":
+				p.NegativeBalances = o.BoolValue()
 			case "scopes":
 				p.AllowedScopes = nil
 				if v := strings.TrimSpace(o.StringValue()); !strings.EqualFold(v, "all") {
@@ -382,6 +384,11 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 		fmt.Fprintf(&b, "• At most %d extensions (or the tier's limit, if lower)", p.MaxInstalls)
 	} else {
 		b.WriteString("• Installs: the tier's limit")
+	}
+	if p.NegativeBalances {
+		b.WriteString("\n• Economy: extensions may take balances below zero")
+	} else {
+		b.WriteString("\n• Economy: balances never go below zero")
 	}
 	r.say(b.String())
 }

@@ -133,6 +133,7 @@ func NewDispatcher(m *Manager, observe func(Run)) *Dispatcher {
 type guildView struct {
 	built    time.Time
 	prefix   string
+	policy   Policy
 	tier     TierLimits
 	limits   sandbox.Limits // from the guild's tier
 	installs []activeInstall
@@ -186,6 +187,11 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	}
 	tier := m.tier(g.Tier)
 	v = &guildView{built: m.now(), prefix: g.Prefix, tier: tier, limits: tier.Limits}
+	if len(g.Policy) > 0 {
+		if err := json.Unmarshal(g.Policy, &v.policy); err != nil {
+			m.log.Error("guild policy unreadable; ignoring it", "guild_id", guild, "err", err)
+		}
+	}
 	for _, in := range ins {
 		if !in.Enabled {
 			continue
@@ -300,6 +306,7 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 	origin.Skynet = ai.manifest.Compat == CompatSkynet
 	origin.Hosts, origin.Network = ai.manifest.Hosts, ai.manifest.Network
 	origin.Quota = view.tier.Storage
+	origin.NegativeBalances = view.policy.NegativeBalances
 	origin.Channels = ai.perms.Channels
 	if ai.perms.NoMemberChecks {
 		origin.ByMember = false // the admin's choice (/ext permissions)

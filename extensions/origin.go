@@ -53,6 +53,9 @@ type Origin struct {
 
 	// Quota bounds the install's storage (from the guild's tier).
 	Quota store.Quota
+	// NegativeBalances: the guild's policy lets economy changes take a
+	// balance below zero.
+	NegativeBalances bool
 
 	// Run is this invocation's mutable trusted state; nil outside a run.
 	Run *RunState

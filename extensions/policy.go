@@ -21,6 +21,9 @@ type Policy struct {
 	NoUploads bool `json:"no_uploads,omitempty"`
 	// MaxInstalls lowers the tier's install quota (0: the tier's).
 	MaxInstalls int `json:"max_installs,omitempty"`
+	// NegativeBalances lets extensions' economy changes take a member's
+	// balance below zero (debts); by default they never do.
+	NegativeBalances bool `json:"negative_balances,omitempty"`
 }
 
 // policy reads the guild's policy; a malformed document reads as none and
@@ -66,6 +69,7 @@ func (m *Manager) SetPolicy(ctx context.Context, guild store.GuildID, p Policy) 
 	if err := m.store.SetGuildPolicy(ctx, guild, raw); err != nil {
 		return skyerr.Wrap(err, skyerr.Unknown, "Could not save the policy.")
 	}
+	m.invalidate(guild)
 	return nil
 }
 

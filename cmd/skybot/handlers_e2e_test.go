@@ -315,3 +315,38 @@ require('sky').prefix('greet', async (ctx) => {
 		t.Fatalf("!greet after the admin's settings: %v", contents(replies))
 	}
 }
+
+// Balances never go below zero, unless the guild's policy allows debts.
+func TestNegativeBalancesOnlyByPolicy(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := `// ==SkyExtension==
+// @name         fines
+// @version      1.0.0
+// @scopes       messages_write, economy_manage
+// ==/SkyExtension==
+const economy = require('economy');
+require('sky').prefix('fine', async (ctx) => {
+  try {
+    const r = await economy.remove(ctx.message.author.id, 50, 'fine');
+    await ctx.reply('balance ' + r.newBalance);
+  } catch (e) {
+    await ctx.reply(e.code);
+  }
+});
+`
+	if answer := e.install([]byte(src)); !strings.Contains(answer, "Installed **fines**") {
+		t.Fatalf("install: %q", answer)
+	}
+	if r := e.say(e.member, "!fine"); len(r) != 1 || r[0].Content != "INSUFFICIENT_FUNDS" {
+		t.Fatalf("fine without the policy: %v", contents(r))
+	}
+	owner := discordtest.Member{GuildID: e.g.ID, UserID: e.g.OwnerID, Username: "owner"}
+	answer, _ := e.ext(owner, "policy", []*discordgo.ApplicationCommandInteractionDataOption{{Name: "negative_balances", Type: discordgo.ApplicationCommandOptionBoolean, Value: true}})
+	if !strings.Contains(answer, "extensions may take balances below zero") {
+		t.Fatalf("policy: %q", answer)
+	}
+	if r := e.say(e.member, "!fine"); len(r) != 1 || r[0].Content != "balance -50" {
+		t.Fatalf("fine with debts allowed: %v", contents(r))
+	}
+}

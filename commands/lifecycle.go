@@ -349,6 +349,10 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 				p.MaxInstalls = int(o.IntValue())
 			case "negative_balances":
 				p.NegativeBalances = o.BoolValue()
+			case "timeout_ms":
+				p.TimeoutMS = o.IntValue()
+			case "max_host_calls":
+				p.MaxHostCalls = int(o.IntValue())
 			case "scopes":
 				p.AllowedScopes = nil
 				if v := strings.TrimSpace(o.StringValue()); !strings.EqualFold(v, "all") {
@@ -384,6 +388,12 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 		fmt.Fprintf(&b, "• At most %d extensions (or the tier's limit, if lower)", p.MaxInstalls)
 	} else {
 		b.WriteString("• Installs: the tier's limit")
+	}
+	if p.TimeoutMS > 0 {
+		fmt.Fprintf(&b, "\n• A run may take at most %d ms (or the tier's limit, if lower)", p.TimeoutMS)
+	}
+	if p.MaxHostCalls > 0 {
+		fmt.Fprintf(&b, "\n• A run may make at most %d host calls (or the tier's limit, if lower)", p.MaxHostCalls)
 	}
 	if p.NegativeBalances {
 		b.WriteString("\n• Economy: extensions may take balances below zero")

@@ -192,6 +192,7 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 			m.log.Error("guild policy unreadable; ignoring it", "guild_id", guild, "err", err)
 		}
 	}
+	v.limits = v.policy.narrow(v.limits)
 	for _, in := range ins {
 		if !in.Enabled {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,5 +219,41 @@ func TestPlansNameCommandConflictsAndHandlerChanges(t *testing.T) {
 	}
 	if got := strings.Join(up.Warnings, "\n"); got != "new: prefix command vote\nno longer: slash command /poll" {
 		t.Fatalf("update notes %q", got)
+	}
+}
+
+// A guild's policy can lower the tier's run limits, never raise them.
+func TestPolicyLowersRunLimits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var runs []Run
+	var mu sync.Mutex
+	f := newFixture(t, Options{Limits: sandbox.Limits{Timeout: 2 * time.Second, MaxHostCalls: 50}})
+	f.d = NewDispatcher(f.m, func(r Run) { mu.Lock(); runs = append(runs, r); mu.Unlock() })
+	src := "// ==SkyExtension==\n// @name slow\n// @version 1.0.0\n// @scopes messages_write\n// ==/SkyExtension==\n" +
+		"require('sky').prefix('slow', async (ctx) => { const end = Date.now() + 600; while (Date.now() < end) {} await ctx.reply('done'); });\n" +
+		"require('sky').prefix('chatty', async (ctx) => { for (let i = 0; i < 5; i++) await ctx.reply('n' + i); });\n"
+	if _, err := f.install(t, "g1", "slow.skyext", src); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.SetPolicy(ctx, "g1", Policy{TimeoutMS: 300, MaxHostCalls: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.m.SetPolicy(ctx, "g1", Policy{TimeoutMS: 50}); !skyerr.Is(err, skyerr.InvalidID) {
+		t.Fatalf("a 50 ms timeout was accepted: %v", err)
+	}
+	f.say(t, "g1", "!slow")
+	f.say(t, "g1", "!chatty")
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != 2 || runs[0].Result.Failure == nil || runs[0].Result.Failure.Kind != sandbox.FailTimeout ||
+		!strings.Contains(runs[0].Result.Failure.Message, "300ms") {
+		t.Fatalf("slow run %+v", runs[0].Result.Failure)
+	}
+	if f := runs[1].Result.Failure; f == nil || f.Kind != sandbox.FailBudget {
+		t.Fatalf("chatty run %+v", f)
+	}
+	if got := len(f.acts.all()); got != 3 {
+		t.Fatalf("chatty sent %d replies, want 3 before its budget ran out", got)
 	}
 }

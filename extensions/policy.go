@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/skyext/skybot/extensions/skyerr"
 	"github.com/skyext/skybot/sandbox"
@@ -21,6 +22,10 @@ type Policy struct {
 	NoUploads bool `json:"no_uploads,omitempty"`
 	// MaxInstalls lowers the tier's install quota (0: the tier's).
 	MaxInstalls int `json:"max_installs,omitempty"`
+	// TimeoutMS and MaxHostCalls lower the tier's limits on one run
+	// (0: the tier's); a guild cannot raise them.
+	TimeoutMS    int64 `json:"timeout_ms,omitempty"`
+	MaxHostCalls int   `json:"max_host_calls,omitempty"`
 	// NegativeBalances lets extensions' economy changes take a member's
 	// balance below zero (debts); by default they never do.
 	NegativeBalances bool `json:"negative_balances,omitempty"`
@@ -59,6 +64,12 @@ func (m *Manager) SetPolicy(ctx context.Context, guild store.GuildID, p Policy) 
 	if p.MaxInstalls < 0 {
 		return skyerr.New(skyerr.InvalidID, "max_installs cannot be negative.")
 	}
+	if p.TimeoutMS != 0 && (p.TimeoutMS < 100 || p.TimeoutMS > 60_000) {
+		return skyerr.New(skyerr.InvalidID, "timeout_ms must be between 100 and 60000 (0: the tier's).")
+	}
+	if p.MaxHostCalls < 0 || p.MaxHostCalls > 100_000 {
+		return skyerr.New(skyerr.InvalidID, "max_host_calls must be between 1 and 100000 (0: the tier's).")
+	}
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return skyerr.Wrap(err, skyerr.Unknown, "Could not encode the policy.")
@@ -95,4 +106,15 @@ func (m *Manager) checkPolicy(ctx context.Context, guild store.GuildID, man Mani
 		}
 	}
 	return nil
+}
+
+// narrow applies the policy's run limits to the tier's: the lower wins.
+func (p Policy) narrow(l sandbox.Limits) sandbox.Limits {
+	if t := time.Duration(p.TimeoutMS) * time.Millisecond; t > 0 && (l.Timeout == 0 || t < l.Timeout) {
+		l.Timeout = t
+	}
+	if p.MaxHostCalls > 0 && (l.MaxHostCalls == 0 || p.MaxHostCalls < l.MaxHostCalls) {
+		l.MaxHostCalls = p.MaxHostCalls
+	}
+	return l
 }

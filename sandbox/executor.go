@@ -418,6 +418,11 @@ func (ex *executor) hostResult(id uint64, seq uint32, out []byte, cerr *CodeErro
 	c := r.calls[0]
 	r.calls = r.calls[1:]
 	r.sent = false
+	if cerr != nil && cerr.Code == CodeBudgetExceeded {
+		// A budget hit ends the run: the code cannot catch it and go on.
+		ex.finish(r, &Failure{Kind: FailBudget, Message: cerr.Message})
+		return
+	}
 	if err := ex.slice(r, func() error { return r.iso.settle(c, out, cerr) }); err != nil {
 		ex.finish(r, r.iso.failureOf(r, err))
 		return

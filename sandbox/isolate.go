@@ -374,6 +374,11 @@ func (iso *isolate) syncHostCall(r *runState, api API, args []goja.Value) goja.V
 		iso.ex.interrupt(r, timeoutMarker{}) // the deadline passed while waiting
 		return goja.Undefined()
 	}
+	if cerr != nil && cerr.Code == CodeBudgetExceeded {
+		r.limitHit = &Failure{Kind: FailBudget, Message: cerr.Message}
+		iso.ex.interrupt(r, r.limitHit)
+		return goja.Undefined()
+	}
 	if cerr != nil {
 		iso.throw(cerr.Code, cerr.Message)
 	}

@@ -50,7 +50,9 @@ type Plan struct {
 
 	code    string
 	program *sandbox.Program
-	target  *store.Version // rollback: the stored version to go back to
+	// target is the stored version to point at: a rollback's, or a
+	// published gallery version's (PlanInstallPublished). nil: an upload.
+	target *store.Version
 }
 
 // NeedsConsent reports whether applying needs the admin to accept scopes.
@@ -254,6 +256,9 @@ func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor s
 	if target.ID == in.VersionID {
 		return nil, skyerr.New(skyerr.InvalidState, "%s is already at %s.", name, target.Version)
 	}
+	if err := m.reviewedOrRan(ctx, in, target); err != nil {
+		return nil, err
+	}
 	var man Manifest
 	if err := json.Unmarshal(target.Manifest, &man); err != nil {
 		return nil, skyerr.Wrap(err, skyerr.UpdateFailed, "The stored manifest of %s@%s cannot be read.", name, target.Version)
@@ -272,6 +277,30 @@ func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor s
 	p.program, p.target = prog, &target
 	m.plans.put(p)
 	return p, nil
+}
+
+// reviewedOrRan refuses rolling a gallery extension onto a version that
+// was never published (queued, rejected, withdrawn) unless this guild ran
+// it before: rollback must not become a way around review. A guild's own
+// uploads are its own business.
+func (m *Manager) reviewedOrRan(ctx context.Context, in store.Install, target store.Version) error {
+	ext, err := m.store.Extension(ctx, in.ExtensionID)
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.UpdateFailed, "Could not read %s.", in.Name)
+	}
+	if ext.LocalGuild != "" || target.State == store.StatePublished {
+		return nil
+	}
+	hist, err := m.store.History(ctx, in.GuildID, in.ExtensionID)
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.UpdateFailed, "Could not read the history of %s.", in.Name)
+	}
+	for _, h := range hist {
+		if h.ToVersionID == target.ID {
+			return nil
+		}
+	}
+	return skyerr.New(skyerr.NotFound, "%s %s is not published in the gallery and never ran here.", in.Name, target.Version)
 }
 
 // previousVersion is the version the install pointed at before its
@@ -336,7 +365,7 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	if err := m.checkRequires(ctx, guild, p.Manifest); err != nil {
 		return nil, err
 	}
-	if err := m.checkPolicy(ctx, guild, p.Manifest, p.Kind != PlanRollback); err != nil {
+	if err := m.checkPolicy(ctx, guild, p.Manifest, p.Kind != PlanRollback && p.target == nil); err != nil {
 		return nil, err
 	}
 
@@ -371,6 +400,9 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 }
 
 func (m *Manager) applyInstall(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	if p.target != nil {
+		return m.applyInstallPublished(ctx, p, actor)
+	}
 	man := p.Manifest
 	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
 		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
@@ -614,4 +646,83 @@ func (m *Manager) Status(ctx context.Context, guild store.GuildID) ([]Status, er
 		out[i] = Status{Install: in, Errors: c.Errors, Last: c.Last, LastAt: c.LastAt}
 	}
 	return out, nil
+}
+
+// PlanInstallPublished prepares installing a published gallery version of
+// name into guild: version, or the newest published when version is "".
+// It makes every check PlanInstall makes (rate, already installed,
+// requires, quota, policy, compile with the sha256 check, the top level's
+// registrations) except the policy against uploads: the version was
+// reviewed. Applying the plan points the install at the stored version;
+// no version row is written. A version that is not published (queued, in
+// review, rejected) is E_NOT_FOUND.
+func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID, actor store.UserID, name, version string, g *Gallery) (*Plan, error) {
+	if err := m.checkRate(guild); err != nil {
+		return nil, err
+	}
+	ver, err := g.Published(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	var man Manifest
+	if err := json.Unmarshal(ver.Manifest, &man); err != nil {
+		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "The stored manifest of %s@%s cannot be read.", name, ver.Version)
+	}
+	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
+		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", man.Name, in.Version)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
+	}
+	if err := m.checkRequires(ctx, guild, man); err != nil {
+		return nil, err
+	}
+	if err := m.checkQuota(ctx, guild); err != nil {
+		return nil, err
+	}
+	if err := m.checkPolicy(ctx, guild, man, false); err != nil {
+		return nil, err
+	}
+	prog, err := m.program(ver, man) // the health check: sha256 and compile
+	if err != nil {
+		return nil, err
+	}
+	var regs []sandbox.Registration
+	if !man.Legacy() {
+		_, gd, err := m.policy(ctx, guild)
+		if err != nil {
+			return nil, err
+		}
+		if regs, err = m.describe(ctx, guild, ver, prog, m.tier(gd.Tier).Limits); err != nil {
+			return nil, err
+		}
+	}
+	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
+		AddedScopes: man.Scopes, Registrations: regs, Expires: m.now().Add(planTTL), program: prog, target: &ver}
+	p.Warnings = append(p.Warnings, m.commandConflicts(ctx, guild, man.Name, man, regs)...)
+	m.plans.put(p)
+	return p, nil
+}
+
+// applyInstallPublished installs the plan's stored gallery version, still
+// published, with the same checks as applyInstall.
+func (m *Manager) applyInstallPublished(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	man, ver := p.Manifest, *p.target
+	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
+		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
+	}
+	if err := m.checkQuota(ctx, p.Guild); err != nil {
+		return store.Version{}, err
+	}
+	if cur, err := m.store.Version(ctx, ver.ID); err != nil || cur.State != store.StatePublished {
+		return store.Version{}, skyerr.Wrap(err, skyerr.NotFound, "%s@%s is no longer published in the gallery.", man.Name, ver.Version)
+	}
+	err := m.store.CreateInstall(ctx, store.Install{GuildID: p.Guild, ExtensionID: ver.ExtensionID, VersionID: ver.ID,
+		Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
+	if errors.Is(err, store.ErrExists) {
+		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here.", man.Name)
+	}
+	if err != nil {
+		return store.Version{}, skyerr.Wrap(err, skyerr.InstallFailed, "Could not install %s@%s.", man.Name, ver.Version)
+	}
+	return ver, nil
 }

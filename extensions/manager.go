@@ -180,15 +180,21 @@ func (m *Manager) InstallUpload(ctx context.Context, guild store.GuildID, actor 
 // A handler-style extension's top level also runs (for guild, inside the
 // tier's limits): what it registers is checked before anything is written.
 func (m *Manager) readAndCompile(ctx context.Context, guild store.GuildID, up Upload, fetch Fetch) (uploaded, error) {
-	man, code, warnings, err := m.readUpload(ctx, up, fetch)
+	u, err := m.readUpload(ctx, up, fetch)
 	if err != nil {
 		return uploaded{}, err
 	}
-	prog, err := sandbox.Compile(man.Name+".skyext", code, man.Legacy())
+	return m.compileUpload(ctx, guild, u)
+}
+
+// compileUpload is readAndCompile's second half, for an upload already read.
+func (m *Manager) compileUpload(ctx context.Context, guild store.GuildID, u uploaded) (uploaded, error) {
+	man := u.man
+	prog, err := sandbox.Compile(man.Name+".skyext", u.code, man.Legacy())
 	if err != nil {
 		return uploaded{}, skyerr.Wrap(err, skyerr.InvalidPackage, "The code of %s does not compile: %s.", man.Name, err)
 	}
-	u := uploaded{man: man, code: code, warnings: warnings, program: prog}
+	u.program = prog
 	if !man.Legacy() {
 		limits := m.opts.Limits
 		if guild != "" {
@@ -211,12 +217,15 @@ type uploaded struct {
 	warnings []string
 	program  *sandbox.Program
 	regs     []sandbox.Registration // handler style: what its top level registers
+	// signature is a 2.0 .skypkg's publisher signature (the gallery checks it).
+	signature []byte
 }
 
 // readUpload applies the upload rules in order: file type, declared size,
 // bytes read, then the package itself (a .skyext, or a .skypkg of either
-// format). warnings are what a 1.0 package lost on the way in.
-func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (man Manifest, code string, warnings []string, err error) {
+// format). Its warnings are what a 1.0 package lost on the way in; it is
+// not compiled yet.
+func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (uploaded, error) {
 	kind := strings.ToLower(path.Ext(up.Filename))
 	limit := m.opts.MaxAttachmentBytes
 	switch kind {
@@ -224,34 +233,35 @@ func (m *Manager) readUpload(ctx context.Context, up Upload, fetch Fetch) (man M
 		limit = min(limit, m.opts.MaxSourceBytes)
 	case ".skypkg":
 	default:
-		return Manifest{}, "", nil, skyerr.New(skyerr.InvalidPackage, "%s is not an extension: attach a .skyext or .skypkg file.", up.Filename)
+		return uploaded{}, skyerr.New(skyerr.InvalidPackage, "%s is not an extension: attach a .skyext or .skypkg file.", up.Filename)
 	}
 	if up.Size > limit {
-		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "%s is %d bytes; the limit is %d bytes.", up.Filename, up.Size, limit)
+		return uploaded{}, skyerr.New(skyerr.TooLarge, "%s is %d bytes; the limit is %d bytes.", up.Filename, up.Size, limit)
 	}
 	data, err := fetch(ctx, limit)
 	if err != nil {
 		if skyerr.Is(err, skyerr.TooLarge) {
-			return Manifest{}, "", nil, err
+			return uploaded{}, err
 		}
-		return Manifest{}, "", nil, skyerr.Wrap(err, skyerr.InvalidURL, "Could not download %s.", up.Filename)
+		return uploaded{}, skyerr.Wrap(err, skyerr.InvalidURL, "Could not download %s.", up.Filename)
 	}
 	if int64(len(data)) > limit {
-		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "%s is larger than the limit of %d bytes.", up.Filename, limit)
+		return uploaded{}, skyerr.New(skyerr.TooLarge, "%s is larger than the limit of %d bytes.", up.Filename, limit)
 	}
+	var u uploaded
 	if kind == ".skypkg" {
 		pkg, perr := ParseSkypkg(data)
 		if perr != nil {
-			return Manifest{}, "", nil, perr
+			return uploaded{}, perr
 		}
-		man, code, warnings = pkg.Manifest, pkg.Code, pkg.Warnings
-	} else if man, code, err = ParseSkyext(data); err != nil {
-		return Manifest{}, "", nil, err
+		u = uploaded{man: pkg.Manifest, code: pkg.Code, warnings: pkg.Warnings, signature: pkg.Signature}
+	} else if u.man, u.code, err = ParseSkyext(data); err != nil {
+		return uploaded{}, err
 	}
-	if int64(len(code)) > m.opts.MaxSourceBytes {
-		return Manifest{}, "", nil, skyerr.New(skyerr.TooLarge, "The code of %s is %d bytes; the limit is %d bytes.", man.Name, len(code), m.opts.MaxSourceBytes)
+	if int64(len(u.code)) > m.opts.MaxSourceBytes {
+		return uploaded{}, skyerr.New(skyerr.TooLarge, "The code of %s is %d bytes; the limit is %d bytes.", u.man.Name, len(u.code), m.opts.MaxSourceBytes)
 	}
-	return man, code, warnings, nil
+	return u, nil
 }
 
 // Export returns the installed version of name as a .skypkg in format

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -81,6 +82,7 @@ func crashChild(path string) int {
 		m.rate.mu.Lock() // the child hammers far past 5 a minute on purpose
 		m.rate.attempts = nil
 		m.rate.mu.Unlock()
+		fmt.Println("op", i) // the parent kills only once work is under way
 	}
 }
 
@@ -105,10 +107,32 @@ func TestCrashMidLifecycleLeavesGuildConsistent(t *testing.T) {
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(150+rand.IntN(250)) * time.Millisecond) // let it get mid-way somewhere
+		// Wait until the child finished an operation (however loaded the
+		// machine), then let it get mid-way somewhere in the next ones.
+		started := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			if sc.Scan() {
+				close(started)
+			}
+			for sc.Scan() {
+			}
+		}()
+		select {
+		case <-started:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			t.Fatalf("round %d: the child finished no operation in a minute:\n%s", round, stderr.String())
+		}
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {

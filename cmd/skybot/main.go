@@ -6,6 +6,7 @@
 //	skybot repair --config FILE [--dry-run]
 //	skybot tier --config FILE GUILD_ID [TIER]
 //	skybot bench [--events N]
+//	skybot ext init|validate|test|pack|keygen   the author's offline loop
 //	skybot version
 package main
 
@@ -54,6 +55,8 @@ Usage:
   skybot tier --config FILE GUILD_ID [TIER]
                                     show or set a guild's tier (its limits and install quota)
   skybot bench [--events N]         measure the sandbox: isolates, cold start, dispatch (events/s)
+  skybot ext init|validate|test|pack|keygen
+                                    write, check, test and package extensions offline ("skybot ext -h")
   skybot version                    print skybot's version and extension engine version
 `
 
@@ -86,6 +89,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = tierCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
+	case "ext":
+		return extCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "skybot %s (extension engine %s)\n", version, extensions.EngineVersion)
 	case "-h", "--help", "help":

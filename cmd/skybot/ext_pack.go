@@ -157,14 +157,15 @@ func writeNew(path, content string, perm os.FileMode) error {
 }
 
 // signCode is a package signature: ed25519 over the hex sha256 of the
-// code, the digest the .skypkg itself carries (extensions.Package).
+// code, the digest the .skypkg itself carries (extensions.SignatureMessage,
+// which the publication pipeline's author check verifies).
 func signCode(key ed25519.PrivateKey, code string) []byte {
-	return ed25519.Sign(key, []byte(codeDigest(code)))
+	return ed25519.Sign(key, extensions.SignatureMessage(codeDigest(code)))
 }
 
 // verifySignature checks a package's signature with pub.
 func verifySignature(pub ed25519.PublicKey, pkg extensions.Package) bool {
-	return len(pkg.Signature) == ed25519.SignatureSize && ed25519.Verify(pub, []byte(codeDigest(pkg.Code)), pkg.Signature)
+	return len(pkg.Signature) == ed25519.SignatureSize && ed25519.Verify(pub, extensions.SignatureMessage(codeDigest(pkg.Code)), pkg.Signature)
 }
 
 func codeDigest(code string) string {

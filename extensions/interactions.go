@@ -211,13 +211,7 @@ func orEmpty(m map[string]any) map[string]any {
 // interaction, plus bot and moment; guild, roles, config and the rest
 // come from the module source.
 func slashEvent(ev InteractionEvent, prefix string, bot User, now time.Time) sandbox.Event {
-	sev := sandbox.Event{
-		Kind: "slash",
-		Modules: map[string]json.RawMessage{
-			"bot":    mustJSON(map[string]any{"user": shortUser(bot), "prefix": prefix}),
-			"moment": mustJSON(map[string]any{"now": now.UnixMilli()}),
-		},
-	}
+	sev := scheduleModules(TypeSlash, prefix, bot, now)
 	var member any
 	if ev.User.ID != "" {
 		member = map[string]any{"id": ev.User.ID}

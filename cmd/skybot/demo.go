@@ -122,14 +122,11 @@ func newDemo(ctx context.Context, dir string, validate bool, out io.Writer, log 
 	cfg.Store.Path = d.dbPath
 	cfg.Discord.CommandGuildID = d.guild.ID
 
-	session, err := discordgo.New("Bot " + srv.Token())
+	session, err := emulatorSession(srv)
 	if err != nil {
 		srv.Close()
 		return nil, err
 	}
-	session.Client = srv.HTTPClient()
-	session.Identify.Intents = bot.Intents(true)
-	session.LogLevel = -1 // discordgo's own logger prints to stdout; keep the transcript clean
 
 	cfg.Ops.Listen = "" // the demo serves metrics only when --ops asks
 	d.app, err = assemble(ctx, cfg, session, log, hooks{onRun: d.onRun, onLifecycle: d.metrics.ObserveLifecycle, afterMessage: d.afterMessage})
@@ -464,3 +461,17 @@ func (d *demo) slash(m discordtest.Member, sub string, opts ...slashOpt) error {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+// emulatorSession is an unmodified discordgo session pointed at the guild
+// emulator, with skybot's intents; the demo, skybot ext test and the
+// end-to-end tests all connect this way.
+func emulatorSession(srv *discordtest.Server) (*discordgo.Session, error) {
+	session, err := discordgo.New("Bot " + srv.Token())
+	if err != nil {
+		return nil, err
+	}
+	session.Client = srv.HTTPClient()
+	session.Identify.Intents = bot.Intents(true)
+	session.LogLevel = -1 // discordgo's own logger prints to stdout
+	return session, nil
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
 	"github.com/skyext/skybot/bot/discordtest/spec"
@@ -78,13 +77,10 @@ func assembleGuild(t *testing.T, tweak func(*config.Config), h hooks) *guild {
 		tweak(&cfg)
 	}
 	e.cfg = cfg
-	e.session, err = discordgo.New("Bot " + srv.Token())
+	e.session, err = emulatorSession(srv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.session.Client = srv.HTTPClient()
-	e.session.Identify.Intents = bot.Intents(true)
-	e.session.LogLevel = -1
 	h.afterMessage = e.afterMessage
 	e.app, err = assemble(context.Background(), cfg, e.session, nil, h)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
 	"github.com/skyext/skybot/bot/discordtest/spec"
@@ -124,14 +123,11 @@ func newTestGuild(ctx context.Context, opts testGuildOptions) (*testGuild, error
 	cfg.Discord.CommandGuildID = g.guild.ID
 	cfg.Ops.Listen = ""
 	g.prefix = cfg.Bot.Prefix
-	session, err := discordgo.New("Bot " + srv.Token())
+	session, err := emulatorSession(srv)
 	if err != nil {
 		g.close()
 		return nil, err
 	}
-	session.Client = srv.HTTPClient()
-	session.Identify.Intents = bot.Intents(true)
-	session.LogLevel = -1 // discordgo's own logger prints to stdout
 	g.app, err = assemble(ctx, cfg, session, slog.New(slog.DiscardHandler), hooks{onRun: g.onRun, afterMessage: g.afterMessage})
 	if err != nil {
 		g.close()

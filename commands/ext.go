@@ -22,21 +22,24 @@ import (
 // Ext serves /ext: install, list, uninstall, logs, config, permissions, ...
 type Ext struct {
 	manager *extensions.Manager
+	// gallery is the marketplace published versions are installed from
+	// (nil: attached files only).
+	gallery *extensions.Gallery
 	// client downloads attachments (the session's client, so the emulator
 	// serves them in tests and the demo).
 	client *http.Client
 	log    *slog.Logger
 }
 
-// NewExt returns the /ext handlers.
-func NewExt(m *extensions.Manager, client *http.Client, log *slog.Logger) *Ext {
+// NewExt returns the /ext handlers; g may be nil.
+func NewExt(m *extensions.Manager, g *extensions.Gallery, client *http.Client, log *slog.Logger) *Ext {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &Ext{manager: m, client: client, log: log}
+	return &Ext{manager: m, gallery: g, client: client, log: log}
 }
 
 // manageServer is the Discord permission /ext needs.

@@ -41,6 +41,7 @@ type Config struct {
 	Log        Log        `toml:"log"`
 	Ops        Ops        `toml:"ops"`
 	HTTP       HTTP       `toml:"http"`
+	Gallery    Gallery    `toml:"gallery"`
 	// Tiers are the levels of service, by name ([tiers.free], ...).
 	Tiers map[string]Tier `toml:"tiers"`
 }
@@ -103,6 +104,31 @@ type Extensions struct {
 	// skybot is in, as system extensions (disable-able, not removable);
 	// empty for none.
 	SystemDir string `toml:"system_dir"`
+}
+
+// Gallery is the marketplace every guild shares: who reviews submissions,
+// where the review cards and support threads go, how featured rotates.
+type Gallery struct {
+	// Maintainers are user IDs that may claim, approve and reject
+	// submitted versions.
+	Maintainers []string `toml:"maintainers"`
+	// MaintainerRole is a role ID whose members are maintainers too, in
+	// the guild of the review channel; empty for none.
+	MaintainerRole string `toml:"maintainer_role"`
+	// Admins are user IDs that may do everything maintainers do and manage
+	// the gallery itself (feature, unlist, ban an author).
+	Admins []string `toml:"admins"`
+	// ReviewChannelID is the text channel where skybot posts a review card
+	// for each submitted version; empty keeps the queue to /review queue.
+	ReviewChannelID string `toml:"review_channel_id"`
+	// SupportForumID is a forum channel where each published extension
+	// gets a support thread; empty for none.
+	SupportForumID string `toml:"support_forum_id"`
+	// FeaturedSchedule is a cron spec (robfig/cron) on which skybot picks
+	// the featured extensions from the best rated; empty turns it off.
+	FeaturedSchedule string `toml:"featured_schedule"`
+	// FeaturedCount is how many extensions are featured at a time.
+	FeaturedCount int `toml:"featured_count"`
 }
 
 // Log is skybot's own log, written to standard error.
@@ -215,6 +241,12 @@ func Default() Config {
 			RequestsPerMinute: nethttp.DefaultRequestsPerMinute,
 			UserAgent:         nethttp.DefaultUserAgent,
 			NetworkTiers:      []string{},
+		},
+		Gallery: Gallery{
+			Maintainers:      []string{},
+			Admins:           []string{},
+			FeaturedSchedule: "0 12 * * 1",
+			FeaturedCount:    5,
 		},
 		Tiers: map[string]Tier{
 			DefaultTier: {MaxInstalls: 25, StorageEntries: 10_000, StorageBytes: 4 << 20},
@@ -433,6 +465,9 @@ func (c Config) Validate() error {
 	case c.Sandbox.SuspendWindow.Duration < time.Second || c.Sandbox.SuspendWindow.Duration > 24*time.Hour:
 		return bad("sandbox.suspend_window is %s; it must be between 1s and 24h", c.Sandbox.SuspendWindow)
 	}
+	if err := c.Gallery.validate(); err != nil {
+		return err
+	}
 	if _, ok := c.Tiers[DefaultTier]; !ok {
 		return bad("tiers.%s is missing; every guild starts in that tier", DefaultTier)
 	}
@@ -455,6 +490,32 @@ func (c Config) Validate() error {
 		case t.StorageEntries < 0 || t.StorageBytes < 0:
 			return bad("%s.storage_entries and storage_bytes must not be negative (0 takes the %s tier's)", key, DefaultTier)
 		}
+	}
+	return nil
+}
+
+func (g Gallery) validate() error {
+	for _, l := range []struct {
+		key string
+		ids []string
+	}{{"gallery.maintainers", g.Maintainers}, {"gallery.admins", g.Admins}} {
+		for _, id := range l.ids {
+			if !isSnowflake(id) {
+				return skyerr.New(skyerr.InvalidConfig, "%s holds %q; it must list user IDs (digits only)", l.key, id)
+			}
+		}
+	}
+	for _, f := range []struct{ key, id string }{
+		{"gallery.maintainer_role", g.MaintainerRole},
+		{"gallery.review_channel_id", g.ReviewChannelID},
+		{"gallery.support_forum_id", g.SupportForumID},
+	} {
+		if f.id != "" && !isSnowflake(f.id) {
+			return skyerr.New(skyerr.InvalidConfig, "%s is %q; it must be an ID (digits only) or empty", f.key, f.id)
+		}
+	}
+	if g.FeaturedCount < 1 || g.FeaturedCount > 25 {
+		return skyerr.New(skyerr.InvalidConfig, "gallery.featured_count is %d; it must be between 1 and 25", g.FeaturedCount)
 	}
 	return nil
 }

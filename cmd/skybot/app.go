@@ -25,6 +25,7 @@ type app struct {
 	store      *store.Store
 	supervisor *sandbox.Supervisor
 	manager    *extensions.Manager
+	gallery    *extensions.Gallery
 	logChannel *bot.LogChannel
 	bot        *bot.Bot
 	scheduler  *extensions.Scheduler
@@ -114,14 +115,24 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			return nil, err
 		}
 	}
+	gallery := extensions.NewGallery(st, sup, extensions.GalleryOptions{
+		Maintainers:        userIDs(cfg.Gallery.Maintainers),
+		MaintainerRole:     cfg.Gallery.MaintainerRole,
+		Admins:             userIDs(cfg.Gallery.Admins),
+		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
+		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,
+		Log:                log,
+	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	sched := extensions.NewScheduler(disp, nil)
 	exec.SetScheduler(sched)
 	disp.SetModuleSource(exec.ModuleSource())
 	b := bot.New(bot.Options{
-		Session:        session,
-		Dispatcher:     disp,
-		Interactions:   commands.NewExt(mgr, session.Client, log),
+		Session:    session,
+		Dispatcher: disp,
+		Interactions: commands.All{
+			commands.NewExt(mgr, gallery, session.Client, log),
+		},
 		CommandGuildID: cfg.Discord.CommandGuildID,
 		AfterMessage:   h.afterMessage,
 		OnGuild: func(ctx context.Context, guildID string) error {
@@ -129,7 +140,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, logChannel: logChannel, bot: b, scheduler: sched}, nil
+	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched}, nil
 }
 
 // start connects the bot, then starts the schedules of every guild.
@@ -159,4 +170,12 @@ func (a *app) close() error {
 		return berr
 	}
 	return serr
+}
+
+func userIDs(ids []string) []store.UserID {
+	out := make([]store.UserID, len(ids))
+	for i, id := range ids {
+		out[i] = store.UserID(id)
+	}
+	return out
 }

@@ -45,6 +45,23 @@ type GalleryOptions struct {
 	MaxSourceBytes     int64 // largest code
 	Now                func() time.Time
 	Log                *slog.Logger
+	// OnChange, when set, is told of every version that entered the
+	// queue or moved (claimed, published, rejected, withdrawn), after the
+	// move is stored: the review channel's cards, the author's DMs and the
+	// support threads follow from it. It runs on the caller's goroutine.
+	OnChange func(context.Context, Change)
+}
+
+// Change is one stored step of a version's review: what moved, where to,
+// who moved it and why.
+type Change struct {
+	Version store.VersionID
+	Name    string
+	Number  string // the version's semver
+	State   string // the state it is in now (store.State...)
+	Action  store.ReviewAction
+	Actor   store.UserID
+	Reason  string // the reviewer's feedback for rejections and requests
 }
 
 // Gallery is the marketplace service; it is safe for concurrent use.
@@ -248,6 +265,7 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 	}
 	g.log.Info("gallery version submitted", "ext", man.Name, "version", man.Version, "version_id", ver.ID,
 		"actor", actor, "warnings", len(findings), "new_extension", newName)
+	g.changed(ctx, Change{Version: ver.ID, Name: man.Name, Number: man.Version, State: ver.State, Action: store.ReviewSubmitted, Actor: actor})
 	return Submission{Version: ver, Manifest: man, Registrations: u.regs, Findings: findings, NewExtension: newName}, nil
 }
 
@@ -731,7 +749,14 @@ func (g *Gallery) move(ctx context.Context, id store.VersionID, step store.Revie
 		return Review{}, skyerr.Wrap(err, skyerr.Unknown, "Could not record that %s@%s was %s.", ver.Name, ver.Version, done)
 	}
 	g.log.Info("gallery version "+done, "ext", ver.Name, "version", ver.Version, "version_id", id, "actor", step.Actor, "state", step.To)
+	g.changed(ctx, Change{Version: id, Name: ver.Name, Number: ver.Version, State: step.To, Action: step.Action, Actor: step.Actor, Reason: step.Reason})
 	return g.review(ctx, id)
+}
+
+func (g *Gallery) changed(ctx context.Context, c Change) {
+	if g.opts.OnChange != nil {
+		g.opts.OnChange(ctx, c)
+	}
 }
 
 func (g *Gallery) stateRefusal(ctx context.Context, id store.VersionID, ver store.Version, done string) error {

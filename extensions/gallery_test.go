@@ -835,3 +835,42 @@ func TestRollbackStaysWithinReviewedVersions(t *testing.T) {
 		t.Fatalf("after rollback: %q", got)
 	}
 }
+
+// TestGalleryOnChange: every stored step reaches OnChange, in order, and a
+// refused step (a second claim) does not.
+func TestGalleryOnChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Options{})
+	var mu sync.Mutex
+	var got []string
+	g := NewGallery(f.store, f.sup, GalleryOptions{
+		Maintainers: []store.UserID{"m1", "m2"},
+		OnChange: func(_ context.Context, c Change) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, fmt.Sprintf("%s@%s %s→%s by %s %q", c.Name, c.Number, c.Action, c.State, c.Actor, c.Reason))
+		},
+	})
+	gf := &galleryFixture{fixture: f, g: g}
+	ctx := context.Background()
+	s := gf.mustSubmit(t, "ann", ext("greeter", "1.0.0", "hi"))
+	if _, err := g.Claim(ctx, "m1", nil, s.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.Claim(ctx, "m2", nil, s.Version.ID); err == nil {
+		t.Fatal("a second claim was taken")
+	}
+	if _, err := g.Reject(ctx, "m1", nil, s.Version.ID, "please add a help command"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`greeter@1.0.0 submitted→queue by ann ""`,
+		`greeter@1.0.0 claimed→review by m1 ""`,
+		`greeter@1.0.0 rejected→rejected by m1 "please add a help command"`,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

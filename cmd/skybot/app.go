@@ -115,6 +115,10 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			return nil, err
 		}
 	}
+	// watchers follow the gallery's review steps (the review channel's
+	// cards, authors' DMs, support threads); they are added below, before
+	// the bot starts, so the closure reads a finished list.
+	var watchers []func(context.Context, extensions.Change)
 	gallery := extensions.NewGallery(st, sup, extensions.GalleryOptions{
 		Maintainers:        userIDs(cfg.Gallery.Maintainers),
 		MaintainerRole:     cfg.Gallery.MaintainerRole,
@@ -122,6 +126,11 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
 		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,
 		Log:                log,
+		OnChange: func(ctx context.Context, c extensions.Change) {
+			for _, w := range watchers {
+				w(ctx, c)
+			}
+		},
 	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	sched := extensions.NewScheduler(disp, nil)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -72,6 +73,11 @@ func (iso *isolate) harden() error {
 			wrap{regexpProto, "exec", iso.wrapMatch},
 			wrap{regexpProto, "test", iso.wrapMatch}) // goja's test does not go through exec
 	}
+	if iso.program.mentions&mentionsBuffers != 0 {
+		if err := iso.guardBuffers(); err != nil {
+			return err
+		}
+	}
 	for _, w := range wraps {
 		orig, ok := w.obj.Get(w.name).Export().(nativeFn)
 		if !ok {
@@ -129,6 +135,85 @@ func (iso *isolate) harden() error {
 	}
 	return global.Delete("eval")
 }
+
+// bufferElemSize is the bytes per element of each constructor whose
+// length argument allocates at once.
+var bufferElemSize = map[string]float64{
+	"ArrayBuffer": 1, "SharedArrayBuffer": 1,
+	"Int8Array": 1, "Uint8Array": 1, "Uint8ClampedArray": 1,
+	"Int16Array": 2, "Uint16Array": 2,
+	"Int32Array": 4, "Uint32Array": 4, "Float32Array": 4,
+	"Float64Array": 8, "BigInt64Array": 8, "BigUint64Array": 8,
+}
+
+// guardBuffers replaces each binary buffer constructor with a native one
+// that refuses a length over the allocation limit before anything is
+// allocated: new ArrayBuffer(2 ** 31) would otherwise be one 2 GiB
+// allocation that the meter sees only once the worker holds it. The guard
+// takes over the original's prototype (whose constructor now points back
+// at it), statics and inheritance, so instanceof, Uint8Array.from, species
+// and subclassing keep their meaning. (A Proxy cannot stand in: goja's
+// instanceof refuses a proxied function.)
+func (iso *isolate) guardBuffers() error {
+	rt, global := iso.rt, iso.rt.GlobalObject()
+	adopt, err := rt.RunProgram(adoptConstructor())
+	if err != nil {
+		return err
+	}
+	adoptFn, ok := goja.AssertFunction(adopt)
+	if !ok {
+		return fmt.Errorf("adopt is not a function")
+	}
+	for name, size := range bufferElemSize {
+		orig, ok := global.Get(name).(*goja.Object)
+		if !ok {
+			continue // SharedArrayBuffer is not in every build
+		}
+		construct, ok := goja.AssertConstructor(orig)
+		if !ok {
+			return fmt.Errorf("%s is not a constructor", name)
+		}
+		var guard *goja.Object
+		guard = rt.ToValue(func(call goja.ConstructorCall) *goja.Object {
+			// goja leaves NewTarget nil for a plain new (and constructs
+			// for a call without new too, so ArrayBuffer(8) makes a buffer
+			// where the original throws).
+			newTarget := cmp.Or(call.NewTarget, guard)
+			// An object argument (array, buffer, iterable) copies what
+			// already exists; a primitive is a length.
+			if len(call.Arguments) > 0 {
+				if _, isObj := call.Arguments[0].(*goja.Object); !isObj {
+					if n := call.Arguments[0].ToFloat(); n*size > float64(iso.limits().MaxAlloc) {
+						iso.fail(FailMemory, "new %s(%.0f) would allocate %.0f bytes; the limit is %d", name, n, n*size, iso.limits().MaxAlloc)
+					}
+				}
+			}
+			obj, err := construct(newTarget, call.Arguments...)
+			if err != nil {
+				panic(err)
+			}
+			return obj
+		}).(*goja.Object)
+		if _, err := adoptFn(goja.Undefined(), orig, guard); err != nil {
+			return fmt.Errorf("guard %s: %w", name, err)
+		}
+		if err := global.DefineDataProperty(name, guard, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// adoptConstructor evaluates to a function that makes guard stand in for
+// orig: same statics, prototype, name, length and inheritance.
+var adoptConstructor = sync.OnceValue(func() *goja.Program {
+	return goja.MustCompile("harden", `(function (orig, guard) {
+  const own = Object.getOwnPropertyDescriptor, define = Object.defineProperty;
+  for (const key of Reflect.ownKeys(orig)) define(guard, key, own(orig, key));
+  define(orig.prototype, 'constructor', { value: guard, writable: true, enumerable: false, configurable: true });
+  Object.setPrototypeOf(guard, Object.getPrototypeOf(orig));
+})`, true)
+})
 
 // limits are the current invocation's (builtins only run inside one).
 func (iso *isolate) limits() Limits {

@@ -43,6 +43,9 @@ func TestHardenedBuiltinsKeepTheirMeaning(t *testing.T) {
 		{`[[1, [2, [3, [4]]]]].flat(Infinity).join()`, `1,2,3,4`},
 		{`/b+/.exec('abbc')[0] + /x/.test('y') + 'a-b'.replace(/-/g, '+') + 'a,b'.split(/,/).length`, `bbfalsea+b2`},
 		{`'aXbX'.match(/X/g).length + ''.concat('q'.search(/q/))`, `20`},
+		{`new ArrayBuffer(8).byteLength + new Uint8Array([1, 2, 3]).length + new Float64Array(2).byteLength`, `27`},
+		{`(() => { const b = new Uint16Array(new ArrayBuffer(4)); b[1] = 7; return [b instanceof Uint16Array, new DataView(b.buffer).getUint16(2, true), ArrayBuffer.isView(b), Uint8Array.from([4, 5])[1], Uint8Array.prototype.constructor === Uint8Array].join(); })()`, `true,7,true,5,true`},
+		{`(() => { class Bytes extends Uint8Array { sum() { return this.reduce((a, b) => a + b, 0); } } const b = new Bytes(3); b.set([1, 2, 3]); return b.sum() + ' ' + (b instanceof Bytes) + ' ' + (b.subarray(1) instanceof Uint8Array); })()`, `6 true true`},
 		{`typeof eval + typeof Function + typeof process`, `undefinedfunctionundefined`},
 		{`(() => {}) instanceof Function && typeof Function.prototype.bind`, `function`},
 	}
@@ -69,6 +72,9 @@ func TestHardenedBuiltinsStopTheRun(t *testing.T) {
 		{"try { 'x'.repeat(2 ** 30); } catch (e) {}\nawait require('message').reply('went on');", FailMemory, "repeat"},
 		{"try { JSON.parse('['.repeat(1000)); } catch (e) {}", FailStack, "JSON.parse"},
 		{"const a = []; a.length = 2 ** 31; try { a.join(); } catch (e) {}", FailMemory, "join"},
+		{"try { new ArrayBuffer(2 ** 31); } catch (e) {}", FailMemory, "new ArrayBuffer(2147483648) would allocate"},
+		{"try { new Float64Array('33554432'); } catch (e) {}", FailMemory, "new Float64Array(33554432) would allocate 268435456 bytes"},
+		{"class Big extends BigInt64Array {}\nnew Big(2 ** 28);", FailMemory, "BigInt64Array"},
 		// The allocation meter may see it first (in process it counts
 		// every goroutine's allocations, parallel tests included).
 		{"JSON.stringify({ a: 'x'.repeat(2 ** 22) }, (k, v) => k === 'a' ? Array(100).fill(v) : v);", FailMemory, ""},

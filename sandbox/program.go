@@ -3,6 +3,7 @@ package sandbox
 import (
 	"crypto/sha256"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/dop251/goja"
@@ -26,11 +27,13 @@ type Program struct {
 const (
 	mentionsReflect uint8 = 1 << iota
 	mentionsRegexp
+	mentionsBuffers
 )
 
-// mentionsOf reads which costly builtins code may use by name: Reflect, and
+// mentionsOf reads which costly builtins code may use by name: Reflect,
 // regular expressions (literals, the constructor, or the string methods
-// that build one from a string).
+// that build one from a string), and binary buffers (ArrayBuffer, DataView
+// and the typed arrays).
 func mentionsOf(code string, sh sourceShape) uint8 {
 	var m uint8
 	if strings.Contains(code, "Reflect") {
@@ -39,8 +42,15 @@ func mentionsOf(code string, sh sourceShape) uint8 {
 	if sh.regexps > 0 || strings.Contains(code, "RegExp") || strings.Contains(code, "match") || strings.Contains(code, "search") {
 		m |= mentionsRegexp
 	}
+	if strings.Contains(code, "Buffer") || typedArrayName.MatchString(code) {
+		m |= mentionsBuffers
+	}
 	return m
 }
+
+// typedArrayName matches the constructors whose length argument allocates
+// at once: Int8Array … Float64Array, BigInt64Array, BigUint64Array.
+var typedArrayName = regexp.MustCompile(`\b(?:Big)?(?:Ui|I)nt(?:8|16|32|64)(?:Clamped)?Array\b|\bFloat(?:32|64)Array\b`)
 
 // Legacy reports whether the program is a legacy (part B) function body.
 func (p *Program) Legacy() bool { return p.legacy }

@@ -126,7 +126,7 @@ func (e *Executor) guildFacts(ctx context.Context, guildID string) (guildFacts, 
 				continue
 			}
 			f.settings(g)
-			f.memberCount, f.channelCount = g.MemberCount, len(g.Channels)
+			f.memberCount, f.channelCount = memberCount(e.session, g.ID), len(g.Channels)
 			for _, r := range g.Roles {
 				f.roles[r.ID] = *r
 			}

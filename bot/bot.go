@@ -92,6 +92,7 @@ func New(opts Options) *Bot {
 // Start adds the handlers and opens the gateway. It returns once the
 // session is READY and skybot's commands are registered.
 func (b *Bot) Start(ctx context.Context) error {
+	membersOf(b.s) // counted from the first GUILD_CREATE on
 	b.removers = append(b.removers,
 		b.s.AddHandler(b.onReady),
 		b.s.AddHandler(b.onMessageCreate),

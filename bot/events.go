@@ -127,6 +127,7 @@ func RegisterEventSinkWith(s *discordgo.Session, sink extensions.EventSink, opts
 	}
 	r := &eventRouter{sink: sink, timeout: opts.Timeout, log: opts.Log, emojis: map[string]*guildEmojis{}}
 	r.seedEmojisFromState(s)
+	membersOf(s) // counted from the first GUILD_CREATE on
 	removers := []func(){
 		s.AddHandler(r.onMessageCreate),
 		s.AddHandler(r.onMessageUpdate),
@@ -480,7 +481,7 @@ func (r *eventRouter) onGuildUpdate(s *discordgo.Session, e *discordgo.GuildUpda
 			return extensions.GuildEvent{}, false
 		}
 		return extensions.GuildEvent{GuildID: g.ID, Data: map[string]any{
-			"id": g.ID, "name": g.Name, "ownerId": g.OwnerID, "icon": nullable(g.Icon), "memberCount": g.MemberCount,
+			"id": g.ID, "name": g.Name, "ownerId": g.OwnerID, "icon": nullable(g.Icon), "memberCount": memberCount(s, g.ID),
 		}}, true
 	})
 }

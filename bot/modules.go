@@ -87,8 +87,8 @@ func guildModules(s *discordgo.Session, guildID string) map[string]any {
 	for _, g := range s.State.Guilds {
 		if g.ID == guildID {
 			return map[string]any{
-				"guild": map[string]any{"id": g.ID, "name": g.Name, "memberCount": g.MemberCount, "ownerId": g.OwnerID, "icon": nullable(g.Icon)},
-				"roles": rolesData(g),
+				"guild": map[string]any{"id": g.ID, "name": g.Name, "memberCount": memberCount(s, g.ID), "ownerId": g.OwnerID, "icon": nullable(g.Icon)},
+				"roles": rolesData(g, memberCount(s, g.ID)),
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -47,13 +48,17 @@ func newRig(t testing.TB) *rig {
 	}
 	s.Client = srv.HTTPClient()
 	s.Identify.Intents = Intents(true)
-	ready := make(chan struct{}, 1)
-	s.AddHandlerOnce(func(*discordgo.Session, *discordgo.GuildCreate) { ready <- struct{}{} })
+	membersOf(s) // as Bot.Start does: the count starts at GUILD_CREATE
 	if err := s.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	<-ready
+	// Ready once the guild is in: its member count is kept from GUILD_CREATE.
+	for deadline := time.Now().Add(10 * time.Second); memberCount(s, g.ID) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the guild did not arrive over the gateway")
+		}
+	}
 
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "rig.db"))
 	if err != nil {

@@ -54,8 +54,8 @@ func messageOf(s *discordgo.Session, m *discordgo.Message) extensions.Message {
 	}
 	msg.GuildName = g.Name
 	msg.Modules = map[string]any{
-		"guild": map[string]any{"id": g.ID, "name": g.Name, "memberCount": g.MemberCount, "ownerId": g.OwnerID, "icon": nullable(g.Icon)},
-		"roles": rolesData(g),
+		"guild": map[string]any{"id": g.ID, "name": g.Name, "memberCount": memberCount(s, g.ID), "ownerId": g.OwnerID, "icon": nullable(g.Icon)},
+		"roles": rolesData(g, memberCount(s, g.ID)),
 	}
 	for _, c := range append(append([]*discordgo.Channel(nil), g.Channels...), g.Threads...) {
 		if c.ID == m.ChannelID {
@@ -89,7 +89,9 @@ func memberOf(g *discordgo.Guild, m *discordgo.Message) *discordgo.Member {
 	return nil
 }
 
-func rolesData(g *discordgo.Guild) map[string]any {
+// rolesData is the roles module; members is the guild's member count
+// (the members of @everyone).
+func rolesData(g *discordgo.Guild, members int) map[string]any {
 	roles := append([]*discordgo.Role(nil), g.Roles...)
 	sort.SliceStable(roles, func(i, j int) bool { return roles[i].Position > roles[j].Position })
 	counts := map[string]int{}
@@ -108,7 +110,7 @@ func rolesData(g *discordgo.Guild) map[string]any {
 			"permissions": strconv.FormatInt(r.Permissions, 10), "members": counts[r.ID],
 		}
 		if r.ID == g.ID {
-			role["members"] = g.MemberCount
+			role["members"] = members
 			everyone = map[string]any{"id": r.ID, "name": r.Name}
 		} else if highest == nil {
 			highest = map[string]any{"id": r.ID, "name": r.Name}

@@ -86,6 +86,17 @@ func (s *Scheduler) poke() {
 
 // Start syncs every scheduled guild and runs the schedule until ctx ends.
 func (s *Scheduler) Start(ctx context.Context) error {
+	if err := s.SyncAll(ctx); err != nil {
+		return err
+	}
+	go s.loop(ctx)
+	return nil
+}
+
+// SyncAll syncs every guild that has schedules or jobs. Start calls it; a
+// caller that drives the schedule itself (with RunDue, on a clock of its
+// own) calls it instead of Start.
+func (s *Scheduler) SyncAll(ctx context.Context) error {
 	guilds, err := s.d.m.store.ScheduledGuilds(ctx)
 	if err != nil {
 		return err
@@ -95,7 +106,6 @@ func (s *Scheduler) Start(ctx context.Context) error {
 			s.log.Warn("schedule sync failed", "guild_id", g, "err", err)
 		}
 	}
-	go s.loop(ctx)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -30,6 +31,8 @@ type app struct {
 	bot        *bot.Bot
 	scheduler  *extensions.Scheduler
 	stopSched  context.CancelFunc
+	// manualSchedule: the caller runs what is due (hooks.now is set).
+	manualSchedule bool
 }
 
 // hooks let the demo (and tests) watch the app without reaching into it.
@@ -37,6 +40,11 @@ type hooks struct {
 	onRun        func(extensions.Run)
 	onLifecycle  func(extensions.LifecycleEvent)
 	afterMessage func(extensions.Message)
+	// now is the scheduler's clock (nil: time.Now). When it is set, the
+	// caller drives the schedule (ext test and dev move the clock with
+	// advance and call RunDue): no background loop fires entries behind
+	// its back.
+	now func() time.Time
 }
 
 func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session, log *slog.Logger, h hooks) (*app, error) {
@@ -133,7 +141,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
-	sched := extensions.NewScheduler(disp, nil)
+	sched := extensions.NewScheduler(disp, h.now)
 	exec.SetScheduler(sched)
 	disp.SetModuleSource(exec.ModuleSource())
 	b := bot.New(bot.Options{
@@ -149,13 +157,19 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched}, nil
+	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched, manualSchedule: h.now != nil}, nil
 }
 
 // start connects the bot, then starts the schedules of every guild.
 func (a *app) start(ctx context.Context) error {
 	if err := a.bot.Start(ctx); err != nil {
 		return err
+	}
+	if a.manualSchedule {
+		if err := a.scheduler.SyncAll(ctx); err != nil {
+			return fmt.Errorf("start schedules: %w", err)
+		}
+		return nil
 	}
 	schedCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if err := a.scheduler.Start(schedCtx); err != nil {

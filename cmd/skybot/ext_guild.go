@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -50,7 +51,7 @@ type testGuild struct {
 
 	ext   *report // what is installed: its manifest and registrations
 	extID store.ExtensionID
-	clock time.Duration // how far advance has moved the schedule's clock
+	clock atomic.Int64 // how far advance has moved the scheduler's clock, in nanoseconds
 
 	replies []*discordgo.Message // what skybot sent in answer to the latest action
 	runs    []extensions.Run     // the extension's runs during the latest action
@@ -128,7 +129,7 @@ func newTestGuild(ctx context.Context, opts testGuildOptions) (*testGuild, error
 		g.close()
 		return nil, err
 	}
-	g.app, err = assemble(ctx, cfg, session, slog.New(slog.DiscardHandler), hooks{onRun: g.onRun, afterMessage: g.afterMessage})
+	g.app, err = assemble(ctx, cfg, session, slog.New(slog.DiscardHandler), hooks{onRun: g.onRun, afterMessage: g.afterMessage, now: g.now})
 	if err != nil {
 		g.close()
 		return nil, err
@@ -571,16 +572,22 @@ func (g *testGuild) leave(name string) error {
 	return nil
 }
 
-// advance moves the schedule's clock forward by d and runs what is due
-// by then (schedules, sky.later jobs, legacy timers), waiting for them.
-// The clock is skybot's scheduler's own notion of now plus every advance
-// so far.
+// now is the test guild's clock: the real one plus every advance so far.
+// skybot's scheduler reads it too, so schedules, legacy timers and the due
+// times of sky.later jobs all count from it.
+func (g *testGuild) now() time.Time { return time.Now().Add(time.Duration(g.clock.Load())) }
+
+// advance moves the clock forward by d and runs what is due by then
+// (schedules, sky.later jobs, legacy timers), waiting for them.
 func (g *testGuild) advance(d time.Duration) error {
 	a := g.begin()
 	defer a.finish()
-	g.clock += d
+	// Entries made since the last step count from the clock before the
+	// advance: sync them first, or a fresh "every 5m" would be due 5m
+	// after the advanced clock.
 	g.app.scheduler.SyncDirty(g.ctx)
-	g.app.scheduler.RunDue(g.ctx, time.Now().Add(g.clock))
+	g.clock.Add(int64(d))
+	g.app.scheduler.RunDue(g.ctx, g.now())
 	return nil
 }
 

@@ -47,9 +47,8 @@ Case files, one step per line under "case <name>" (# starts a comment):
   click <member>: <button label>       on the latest of skybot's messages with that button
   join <name>                          a new member joins
   leave <member>                       a member leaves
-  advance <duration>                   moves the schedule's clock (30s, 5m, 1h30m, 2d) and runs what is due
-                                       (sky.later counts from the real clock: a job made after an advance
-                                        is due early, at the next advance)
+  advance <duration>                   moves the guild's clock (30s, 5m, 1h30m, 2d) and runs what is due:
+                                       schedules, timers and sky.later jobs
   expect reply: <text>                 one of skybot's answers to the latest step is exactly <text>
   expect reply contains: <text>        one contains <text> (content, embed titles, descriptions, fields)
   expect no reply
@@ -791,7 +790,7 @@ func (g *testGuild) untilCron(spec string) time.Duration {
 	if err != nil {
 		return time.Minute // validated at install; cannot happen
 	}
-	now := time.Now().Add(g.clock)
+	now := g.now()
 	return sched.Next(now).Sub(now).Truncate(time.Second) + time.Second
 }
 
@@ -996,7 +995,7 @@ func (g *testGuild) jobTrigger(prefix string) smokeTrigger {
 	label := "jobs " + prefix + "*"
 	return smokeTrigger{label: label, want: triggerIs(sandbox.RegJob), fire: func() (string, string, error) {
 		g.app.scheduler.SyncDirty(g.ctx)
-		now := time.Now().Add(g.clock)
+		now := g.now()
 		var until time.Duration // 0: none pending
 		marker := g.ext.man.Name + " job:" + prefix
 		for _, p := range g.app.scheduler.Pending(store.GuildID(g.guild.ID)) {
@@ -1008,8 +1007,6 @@ func (g *testGuild) jobTrigger(prefix string) smokeTrigger {
 			if !ok || err != nil {
 				continue
 			}
-			// A job made after an advance is due by the real clock, which
-			// the advanced one may have passed already: it is due at once.
 			until = max(until, due.Sub(now).Truncate(time.Second)+time.Second, time.Second)
 		}
 		if until == 0 {

@@ -358,6 +358,14 @@ case jobs
   advance 2m
   expect storage reminded = "alice"
 
+case a job made after an advance counts from the guild's clock
+  advance 1h
+  say bob: !remind
+  advance 30s
+  expect no storage reminded
+  advance 1m
+  expect storage reminded = "bob"
+
 case ban and roles
   slash admin: /ban who=bob why="being bob"
   expect reply contains: banned
@@ -385,7 +393,7 @@ func TestExtTestKitchen(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := runExt(t, "test", "--timeout", "30s", "--validate", "--cases", cases, filepath.Join(dir, "kitchen.skyext"))
-	if code != 0 || !strings.HasSuffix(out, "\n6 passed, 0 failed\n") {
+	if code != 0 || !strings.HasSuffix(out, "\n7 passed, 0 failed\n") {
 		t.Fatalf("cases: exit %d\n%s%s", code, out, errs)
 	}
 

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -113,8 +114,9 @@ type rateLimiter struct {
 	attempts map[store.GuildID][]time.Time
 }
 
-// allow records an attempt at now, or says when the next one may be made.
-func (r *rateLimiter) allow(guild store.GuildID, now time.Time) (bool, time.Time) {
+// allow records an attempt at now, or says when the next one may be made
+// when limit attempts were made in the window already.
+func (r *rateLimiter) allow(guild store.GuildID, now time.Time, limit int) (bool, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.attempts == nil {
@@ -126,7 +128,7 @@ func (r *rateLimiter) allow(guild store.GuildID, now time.Time) (bool, time.Time
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= installAttempts {
+	if len(recent) >= limit {
 		r.attempts[guild] = recent
 		return false, recent[0].Add(installWindow)
 	}
@@ -143,10 +145,11 @@ func (m *Manager) now() time.Time {
 
 // checkRate counts one install or update attempt for guild.
 func (m *Manager) checkRate(guild store.GuildID) error {
-	ok, next := m.rate.allow(guild, m.now())
+	limit := cmp.Or(m.opts.InstallAttempts, installAttempts)
+	ok, next := m.rate.allow(guild, m.now(), limit)
 	if !ok {
 		wait := next.Sub(m.now()).Round(time.Second)
-		return skyerr.New(skyerr.RateLimit, "This server made %d install attempts in the last minute; try again in %s.", installAttempts, wait)
+		return skyerr.New(skyerr.RateLimit, "This server made %d install attempts in the last minute; try again in %s.", limit, wait)
 	}
 	return nil
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// RefuseUploads turns off installing attached .skyext files (unreviewed
 	// code); the operator's choice.
 	RefuseUploads bool
+	// InstallAttempts is how many install and update attempts a guild may
+	// make per minute; 0 is 5. skybot dev raises it: every save of the
+	// file is an update.
+	InstallAttempts int
 	// Now is the clock for rate limits and plan expiry; nil is time.Now.
 	Now func() time.Time
 	// OnLifecycle, if set, hears every lifecycle event (installed, updated,

@@ -45,6 +45,9 @@ type hooks struct {
 	// advance and call RunDue): no background loop fires entries behind
 	// its back.
 	now func() time.Time
+	// installAttempts overrides the install and update rate limit (0: the
+	// default); skybot dev updates on every save.
+	installAttempts int
 }
 
 func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session, log *slog.Logger, h hooks) (*app, error) {
@@ -103,10 +106,11 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			return extensions.TierLimits{Limits: l, MaxInstalls: t.MaxInstalls,
 				Storage: store.Quota{MaxEntries: t.StorageEntries, MaxBytes: t.StorageBytes}}
 		},
-		SuspendAfter:  cfg.Sandbox.SuspendAfter,
-		SuspendWindow: cfg.Sandbox.SuspendWindow.Duration,
-		DefaultPrefix: cfg.Bot.Prefix,
-		RefuseUploads: !cfg.Extensions.AllowUnreviewedUploads,
+		SuspendAfter:    cfg.Sandbox.SuspendAfter,
+		InstallAttempts: h.installAttempts,
+		SuspendWindow:   cfg.Sandbox.SuspendWindow.Duration,
+		DefaultPrefix:   cfg.Bot.Prefix,
+		RefuseUploads:   !cfg.Extensions.AllowUnreviewedUploads,
 		OnLifecycle: func(e extensions.LifecycleEvent) {
 			logChannel.Notify(e)
 			if h.onLifecycle != nil {

@@ -66,6 +66,9 @@ type testGuildOptions struct {
 	validate bool          // check skybot's REST requests against Discord's OpenAPI description
 	timeout  time.Duration // how long to wait for skybot after an action
 	out      io.Writer     // transcript, or nil
+	// installAttempts: install and update attempts allowed per minute (0:
+	// skybot's default).
+	installAttempts int
 }
 
 // The test guild's people, roles and channels (the README of a scaffold
@@ -129,7 +132,7 @@ func newTestGuild(ctx context.Context, opts testGuildOptions) (*testGuild, error
 		g.close()
 		return nil, err
 	}
-	g.app, err = assemble(ctx, cfg, session, slog.New(slog.DiscardHandler), hooks{onRun: g.onRun, afterMessage: g.afterMessage, now: g.now})
+	g.app, err = assemble(ctx, cfg, session, slog.New(slog.DiscardHandler), hooks{onRun: g.onRun, afterMessage: g.afterMessage, now: g.now, installAttempts: opts.installAttempts})
 	if err != nil {
 		g.close()
 		return nil, err
@@ -681,4 +684,41 @@ func failureText(f *sandbox.Failure) string {
 		s += " (at " + m + ")"
 	}
 	return s
+}
+
+// update runs /ext update with a newer file as the admin and accepts the
+// consent card when the new version asks for more scopes. It returns
+// skybot's last answer ("Updated **name** a → b." on success).
+func (g *testGuild) update(r *report, data []byte) (string, error) {
+	admin := g.members[testAdmin]
+	a := g.begin()
+	defer a.finish()
+	var err error
+	a.it, err = g.srv.RunSlash(discordtest.SlashInput{GuildID: g.guild.ID, ChannelID: g.channels[testGeneral].ID, UserID: admin.UserID, Name: "ext",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "update", Type: discordgo.ApplicationCommandOptionSubCommand,
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{
+				{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: r.man.Name},
+				{Name: "file", Type: discordgo.ApplicationCommandOptionAttachment,
+					Value: discordtest.Upload{Filename: filepath.Base(r.file), ContentType: "application/octet-stream", Data: data}}}}}})
+	if err != nil {
+		return "", fmt.Errorf("/ext update: %w", err)
+	}
+	card, err := g.waitMessage(a.it)
+	if err != nil {
+		return "", fmt.Errorf("/ext update: %w", err)
+	}
+	id, _ := findButton(card, "Update")
+	if id == "" {
+		return card.Content, nil
+	}
+	click, err := g.srv.ClickButton(card.ChannelID, card.ID, admin.UserID, id)
+	if err != nil {
+		return "", fmt.Errorf("consent: %w", err)
+	}
+	a.it = click
+	done, err := g.waitMessage(click)
+	if err != nil {
+		return "", fmt.Errorf("consent: %w", err)
+	}
+	return done.Content, nil
 }

@@ -245,10 +245,24 @@ func (g *testGuild) printAction(what string) {
 func (g *testGuild) printEffects(pad string) {
 	for _, r := range g.runs {
 		fmt.Fprintf(g.out, "%s· %s\n", pad, describeRun(r))
+		for _, c := range r.Result.Console {
+			fmt.Fprintf(g.out, "%s  console.%s: %s\n", pad, consoleMethod(c.Level), c.Text)
+		}
+		if n := r.Result.ConsoleDropped; n > 0 {
+			fmt.Fprintf(g.out, "%s  (%d more console lines over the limit were not kept)\n", pad, n)
+		}
 	}
 	for _, m := range g.replies {
 		fmt.Fprintf(g.out, "%sskybot: %s\n", pad, strings.ReplaceAll(replyText(m), "\n", "\n"+pad+"  "))
 	}
+}
+
+// consoleMethod is the console method that writes at a level.
+func consoleMethod(level string) string {
+	if level == "info" {
+		return "log"
+	}
+	return level
 }
 
 // do performs an action step.

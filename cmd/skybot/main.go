@@ -7,6 +7,7 @@
 //	skybot tier --config FILE GUILD_ID [TIER]
 //	skybot bench [--events N]
 //	skybot ext init|validate|test|pack|keygen   the author's offline loop
+//	skybot dev <file.skyext>          a prompt in an emulated guild, reloading on save
 //	skybot version
 package main
 
@@ -57,6 +58,7 @@ Usage:
   skybot bench [--events N]         measure the sandbox: isolates, cold start, dispatch (events/s)
   skybot ext init|validate|test|pack|keygen
                                     write, check, test and package extensions offline ("skybot ext -h")
+  skybot dev <file.skyext>          act in an emulated guild at a prompt; saving the file reloads it
   skybot version                    print skybot's version and extension engine version
 `
 
@@ -91,6 +93,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = benchCmd(args[1:], stdout, stderr)
 	case "ext":
 		return extCmd(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return devCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "skybot %s (extension engine %s)\n", version, extensions.EngineVersion)
 	case "-h", "--help", "help":

@@ -218,6 +218,17 @@ func hasAction(steps []Step) bool {
 // stepHelp lists the steps, for the error about an unknown one.
 const stepHelp = "steps are say, slash, click, join, leave, advance and expect (reply, reply contains, no reply, storage, no storage, log contains, banned, not banned, role, no role)"
 
+// ParseStep reads one step, as written in a case (skybot dev reads its
+// prompt lines with it). It does not check what Parse checks across steps
+// (an expect reply needs an action before it).
+func ParseStep(line string) (Step, error) {
+	line = strings.TrimSpace(line)
+	if hasControl(line) {
+		return Step{}, fmt.Errorf("the line has a control character")
+	}
+	return parseStep(line)
+}
+
 // parseStep reads one trimmed step line.
 func parseStep(line string) (Step, error) {
 	verb, rest := firstWord(line)

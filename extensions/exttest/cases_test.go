@@ -160,3 +160,15 @@ func withoutLines(cs []Case) []Case {
 	}
 	return out
 }
+
+func TestParseStep(t *testing.T) {
+	st, err := ParseStep("  say alice in #random: !hi there ")
+	if err != nil || st.Kind != Say || st.Member != "alice" || st.Channel != "random" || st.Text != "!hi there" {
+		t.Fatalf("ParseStep = %+v, %v", st, err)
+	}
+	for _, bad := range []string{"", "dance alice", "say alice", "advance soon", "expect storage k = {", "say alice: a\x00b"} {
+		if _, err := ParseStep(bad); err == nil {
+			t.Errorf("ParseStep(%q) accepted it", bad)
+		}
+	}
+}

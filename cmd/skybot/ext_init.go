@@ -72,8 +72,9 @@ func extInitCmd(args []string, stdout, stderr io.Writer) int {
 	for _, f := range files {
 		fmt.Fprintf(stdout, "  %-*s  %s\n", len(name)+8, f.name, f.about)
 	}
-	fmt.Fprintf(stdout, "Next:\n  skybot ext validate %s\n  skybot ext test %s\n  skybot ext pack %s\n",
-		filepath.Join(target, name+".skyext"), target, target)
+	file := filepath.Join(target, name+".skyext")
+	fmt.Fprintf(stdout, "Next:\n  skybot ext validate %s\n  skybot dev %s\n  skybot ext test %s\n  skybot ext pack %s\n",
+		file, file, target, target)
 	return exitOK
 }
 
@@ -163,12 +164,15 @@ A skybot extension: NAME.skyext is the code, tests.txt its test cases, and skybo
 declares the API for your editor. From this directory:
 
     skybot ext validate NAME.skyext
+    skybot dev NAME.skyext
     skybot ext test .
     skybot ext pack .
 
-validate runs the checks a submission goes through; test runs the cases of tests.txt
-against an emulated guild (without a case file, it fires each trigger once); pack writes
-NAME.skypkg, which /ext install takes.
+validate runs the checks a submission goes through; dev gives you a prompt in an
+emulated guild (say alice: !KEY) and reloads the extension when you save it; test
+runs the cases of tests.txt against an emulated guild (without a case file, it fires
+each trigger once); pack writes NAME.skypkg, which /ext install takes.
 
-The author guide is docs/extensions.md in skybot's repository.
+The author guide is docs/extensions.md in skybot's repository; docs/tutorial.md builds
+a complete extension step by step.
 `

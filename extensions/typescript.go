@@ -67,6 +67,10 @@ const tsPrelude = `// skybot extension API — generated from skybot's API table
 // Reference it from a handler-style .skyext with:
 //   /// <reference path="skybot.d.ts" />
 
+/** console.* writes to the extension's own log (rate-limited), which /ext logs shows. */
+interface Console { log(...data: unknown[]): void; info(...data: unknown[]): void; warn(...data: unknown[]): void; error(...data: unknown[]): void }
+declare var console: Console;
+
 /** A host call's plain result. */
 interface Result { success: boolean; [key: string]: unknown }
 interface UserData { id: string; username: string; bot: boolean }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,9 +57,21 @@ func TestTypeScriptDeclarationsCompile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sample.ts"), []byte(tscSample), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tsc, "--noEmit", "--strict", "--target", "es2020", "--module", "commonjs", "--lib", "es2020", "sample.ts", "skybot.d.ts")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("tsc: %v\n%s", err, out)
+	// The tutorial's extension is plain JavaScript: checked as such.
+	tutorial, err := os.ReadFile("../../docs/tutorial/welcomer.skyext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tutorial = bytes.Replace(tutorial, []byte(`path="../skybot.d.ts"`), []byte(`path="skybot.d.ts"`), 1)
+	if err := os.WriteFile(filepath.Join(dir, "welcomer.js"), tutorial, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, files := range [][]string{{"sample.ts"}, {"--allowJs", "--checkJs", "welcomer.js"}} {
+		args := append([]string{"--noEmit", "--strict", "--target", "es2020", "--module", "commonjs", "--lib", "es2020"}, files...)
+		cmd := exec.Command(tsc, append(args, "skybot.d.ts")...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tsc %s: %v\n%s", files[len(files)-1], err, out)
+		}
 	}
 }

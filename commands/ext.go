@@ -55,7 +55,11 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 		DefaultMemberPermissions: &perms,
 		DMPermission:             &noDM,
 		Options: []*discordgo.ApplicationCommandOption{
-			sub("install", "Install an extension from an attached .skyext or .skypkg file", fileOpt("The .skyext or .skypkg file")),
+			sub("install", "Install a published extension (name or name@version), or an attached .skyext or .skypkg file",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "extension",
+					Description: "A published extension: name, or name@version for an older one", MaxLength: 100},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
+					Description: "Or the .skyext or .skypkg file"}),
 			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext or .skypkg file")),
 			sub("rollback", "Go back to the previous (or a chosen) version; its data stays", nameOpt(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The version to go back to (default: the previous one)"}),
@@ -176,8 +180,16 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 
 func (x *Ext) install(r *responder, guild store.GuildID, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	att := attachmentOption(data, sub, "file")
-	if att == nil {
-		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext or .skypkg file to install.")))
+	published := strings.TrimSpace(stringOption(sub, "extension"))
+	switch {
+	case att != nil && published != "":
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Name a published extension or attach a file, not both.")))
+		return
+	case published != "":
+		x.installPublished(r, guild, actor, published)
+		return
+	case att == nil:
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Name a published extension (extension:name or name@version) or attach the .skyext or .skypkg file to install.")))
 		return
 	}
 	// Downloading and compiling may take a while: acknowledge first.
@@ -189,6 +201,26 @@ func (x *Ext) install(r *responder, guild store.GuildID, actor store.UserID, dat
 		func(ctx context.Context, limit int64) ([]byte, error) { return x.download(ctx, att.URL, limit) })
 	if err != nil {
 		x.log.Info("install refused", "guild_id", guild, "file", att.Filename, "err", err)
+		r.edit(skyerr.UserText(err), nil)
+		return
+	}
+	r.edit(consentText(p), consentButtons(p))
+}
+
+// installPublished prepares installing a gallery version: "name" is the
+// newest published, "name@1.2.0" that one.
+func (x *Ext) installPublished(r *responder, guild store.GuildID, actor store.UserID, spec string) {
+	name, version, _ := strings.Cut(spec, "@")
+	if x.gallery == nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidState, "This skybot has no gallery; attach the extension's file instead.")))
+		return
+	}
+	if !r.defer_() {
+		return
+	}
+	p, err := x.manager.PlanInstallPublished(r.ctx, guild, actor, strings.ToLower(name), version, x.gallery)
+	if err != nil {
+		x.log.Info("install refused", "guild_id", guild, "extension", spec, "err", err)
 		r.edit(skyerr.UserText(err), nil)
 		return
 	}

@@ -57,7 +57,7 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 		Options: []*discordgo.ApplicationCommandOption{
 			sub("install", "Install a published extension (name or name@version), or an attached .skyext or .skypkg file",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "extension",
-					Description: "A published extension: name, or name@version for an older one", MaxLength: 100},
+					Description: "A published extension: name, or name@version for an older one", MaxLength: 100, Autocomplete: true},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
 					Description: "Or the .skyext or .skypkg file"}),
 			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext or .skypkg file")),

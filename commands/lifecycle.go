@@ -237,16 +237,20 @@ func (x *Ext) info(r *responder, guild store.GuildID, name string) {
 // autocomplete offers the installed extensions whose name starts with what
 // the admin typed (at most 25, Discord's limit).
 func (x *Ext) autocomplete(r *responder, i *discordgo.InteractionCreate) {
-	typed := ""
+	typed, sub, focused := "", "", ""
 	for _, o := range i.ApplicationCommandData().Options {
 		for _, opt := range o.Options {
 			if opt.Focused {
-				typed = strings.ToLower(opt.StringValue())
+				typed, sub, focused = strings.ToLower(opt.StringValue()), o.Name, opt.Name
 			}
 		}
 	}
 	var choices []*discordgo.ApplicationCommandOptionChoice
-	if canManage(i) {
+	switch {
+	case !canManage(i):
+	case sub == "install" && focused == "extension":
+		choices = x.publishedChoices(r.ctx, typed)
+	default:
 		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
 		defer cancel()
 		ins, err := x.manager.List(ctx, store.GuildID(i.GuildID))
@@ -260,6 +264,34 @@ func (x *Ext) autocomplete(r *responder, i *discordgo.InteractionCreate) {
 		}
 	}
 	r.choices(choices)
+}
+
+// publishedChoices offers the gallery's published extensions matching
+// what was typed (before any "@version"), best rated first.
+func (x *Ext) publishedChoices(ctx context.Context, typed string) []*discordgo.ApplicationCommandOptionChoice {
+	if x.gallery == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	name, _, _ := strings.Cut(typed, "@")
+	listings, err := x.gallery.Search(ctx, name, "", "", 25)
+	if err != nil {
+		x.log.Warn("autocomplete from the gallery", "err", err)
+		return nil
+	}
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	for _, l := range listings {
+		label := l.Extension.Name + " " + l.Version.Version
+		if d := l.Manifest.Description; d != "" {
+			label += " — " + d
+		}
+		if r := []rune(label); len(r) > 100 {
+			label = string(r[:99]) + "…"
+		}
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: label, Value: l.Extension.Name})
+	}
+	return choices
 }
 
 func (x *Ext) logChannel(r *responder, guild store.GuildID, sub *discordgo.ApplicationCommandInteractionDataOption) {

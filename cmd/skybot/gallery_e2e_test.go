@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/discordtest"
 	"github.com/skyext/skybot/extensions"
 )
 
@@ -70,6 +72,20 @@ func TestExtInstallFromTheGallery(t *testing.T) {
 	}
 	if got, _ := e.ext(e.member, "install", named("greeter")); !strings.Contains(got, "E_FORBIDDEN") {
 		t.Errorf("a member's /ext install = %q, want E_FORBIDDEN", got)
+	}
+
+	// Typing the name offers what the gallery published, newest version shown.
+	it, err := e.srv.Autocomplete(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.admin.UserID, Name: "ext",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "install", Type: discordgo.ApplicationCommandOptionSubCommand,
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: "gree", Focused: true}}}}}, "extension")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := it.WaitResponse(wait)
+	if err != nil || len(resp.Choices) != 1 || resp.Choices[0].Value != "greeter" || resp.Choices[0].Name != "greeter 1.1.0 — Greets on !greet." {
+		t.Fatalf("autocomplete = %+v, %v", resp.Choices, err)
 	}
 
 	card, _ := e.extMsg(e.admin, "install", named("greeter@1.0.0"))

@@ -152,6 +152,7 @@ type activeInstall struct {
 func (m *Manager) invalidate(guild store.GuildID) {
 	m.mu.Lock()
 	delete(m.guilds, guild)
+	m.viewGen[guild]++
 	watchers := m.watchers
 	m.mu.Unlock()
 	for _, w := range watchers {
@@ -171,6 +172,7 @@ func (m *Manager) watch(f func(store.GuildID)) {
 func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, error) {
 	m.mu.Lock()
 	v, ok := m.guilds[guild]
+	gen := m.viewGen[guild]
 	m.mu.Unlock()
 	// Changes made here invalidate at once; the TTL picks up what changes
 	// elsewhere (an operator's tier change, a repair).
@@ -215,7 +217,9 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 		v.installs = append(v.installs, ai)
 	}
 	m.mu.Lock()
-	m.guilds[guild] = v
+	if m.viewGen[guild] == gen { // else a change landed while this was read: the next call rebuilds
+		m.guilds[guild] = v
+	}
 	m.mu.Unlock()
 	return v, nil
 }

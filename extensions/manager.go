@@ -80,9 +80,12 @@ type Manager struct {
 	// registrations (its top level is deterministic by contract).
 	described map[store.VersionID][]sandbox.Registration
 	guilds    map[store.GuildID]*guildView
-	watchers  []func(store.GuildID) // hear of every change to a guild's installs
-	hooks     hookRunner            // runs lifecycle hooks; set by NewDispatcher
-	system    []uploaded            // the operator's system extensions (LoadSystem)
+	// viewGen counts each guild's invalidations: a view built from reads
+	// that an invalidation overtook is not cached.
+	viewGen  map[store.GuildID]uint64
+	watchers []func(store.GuildID) // hear of every change to a guild's installs
+	hooks    hookRunner            // runs lifecycle hooks; set by NewDispatcher
+	system   []uploaded            // the operator's system extensions (LoadSystem)
 }
 
 // NewManager returns a Manager over st that runs code with runner.
@@ -105,6 +108,7 @@ func NewManager(st *store.Store, runner Runner, opts Options) *Manager {
 		programs:  map[store.VersionID]*sandbox.Program{},
 		described: map[store.VersionID][]sandbox.Registration{},
 		guilds:    map[store.GuildID]*guildView{},
+		viewGen:   map[store.GuildID]uint64{},
 	}
 }
 

@@ -291,8 +291,13 @@ func (d *devSession) reload() {
 			fmt.Fprintf(d.out, "✗ /%s is not registered: %v\n", name, err)
 		}
 	}
-	n, _, _ := g.app.store.StorageUsage(d.ctx, store.GuildID(g.guild.ID), g.extID)
-	fmt.Fprintf(d.out, "  reloaded as %s %s; storage kept (%s)\n", r.man.Name, d.runningVersion(), plural(n, "key"))
+	kept := "storage kept"
+	if n, _, err := g.app.store.StorageUsage(d.ctx, store.GuildID(g.guild.ID), g.extID); err != nil {
+		kept += " (its size could not be read: " + err.Error() + ")"
+	} else {
+		kept += " (" + plural(n, "key") + ")"
+	}
+	fmt.Fprintf(d.out, "  reloaded as %s %s; %s\n", r.man.Name, d.runningVersion(), kept)
 	g.printEffects("  ")
 }
 
@@ -353,10 +358,6 @@ func (d *devSession) printLogs() {
 		return
 	}
 	for _, e := range entries[max(0, len(entries)-30):] {
-		line := e.Level + " " + e.Message
-		if e.Detail != "" {
-			line += " — " + e.Detail
-		}
-		fmt.Fprintf(d.out, "  %s\n", line)
+		fmt.Fprintf(d.out, "  %s\n", logLine(e))
 	}
 }

@@ -641,6 +641,14 @@ func (g *testGuild) logs() ([]store.LogEntry, error) {
 	return entries, nil
 }
 
+// logLine is a log entry as ext test and dev show it.
+func logLine(e store.LogEntry) string {
+	if e.Detail != "" {
+		return e.Level + " " + e.Message + " — " + e.Detail
+	}
+	return e.Level + " " + e.Message
+}
+
 // banned reports whether the user is banned.
 func (g *testGuild) banned(userID string) bool {
 	return slices.ContainsFunc(g.srv.Bans(g.guild.ID), func(b *discordgo.GuildBan) bool { return b.User != nil && b.User.ID == userID })

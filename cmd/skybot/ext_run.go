@@ -333,10 +333,7 @@ func (g *testGuild) expect(st exttest.Step) error {
 		}
 		var lines []string
 		for _, e := range entries {
-			line := e.Level + " " + e.Message
-			if e.Detail != "" {
-				line += " — " + e.Detail
-			}
+			line := logLine(e)
 			if strings.Contains(line, st.Text) {
 				return nil
 			}

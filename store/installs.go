@@ -181,6 +181,17 @@ func (s *Store) Installs(ctx context.Context, guild GuildID) ([]Install, error) 
 	return ins, nil
 }
 
+// InstallsOf lists every guild's install of ext, oldest first: the guilds
+// a newly published version may auto-update.
+func (s *Store) InstallsOf(ctx context.Context, ext ExtensionID) ([]Install, error) {
+	ins, err := queryAll(ctx, s.r, scanInstall,
+		`SELECT `+installCols+` WHERE i.extension_id = ? ORDER BY i.installed_at, i.guild_id`, ext)
+	if err != nil {
+		return nil, fmt.Errorf("installs of extension %d: %w", ext, err)
+	}
+	return ins, nil
+}
+
 // SetInstallVersion swaps the active version pointer to version to, replaces
 // the granted scopes (nil stores none) and writes a history row with action
 // ActionUpdate or ActionRollback, in one transaction. ErrNotFound if the

@@ -104,6 +104,12 @@ type Extensions struct {
 	// skybot is in, as system extensions (disable-able, not removable);
 	// empty for none.
 	SystemDir string `toml:"system_dir"`
+	// AutoUpdate is how far a newly published gallery version updates the
+	// guilds running an older one by itself: "none", "patch" (same
+	// major.minor) or "minor" (same major). A guild's policy can choose
+	// otherwise; an update that asks for new scopes always waits for
+	// the admin.
+	AutoUpdate string `toml:"auto_update"`
 }
 
 // Gallery is the marketplace every guild shares: who reviews submissions,
@@ -232,6 +238,7 @@ func Default() Config {
 			MaxAttachmentBytes:     1 << 20,
 			MaxSourceBytes:         256 << 10,
 			AllowUnreviewedUploads: true,
+			AutoUpdate:             "none",
 		},
 		Log: Log{Level: "info", Format: "text"},
 		Ops: Ops{Listen: "127.0.0.1:9464"},
@@ -454,6 +461,8 @@ func (c Config) Validate() error {
 	case c.Extensions.MaxSourceBytes < 1 || c.Extensions.MaxSourceBytes > c.Extensions.MaxAttachmentBytes:
 		return bad("extensions.max_source_bytes is %d; it must be between 1 and extensions.max_attachment_bytes (%d)",
 			c.Extensions.MaxSourceBytes, c.Extensions.MaxAttachmentBytes)
+	case !oneOf(c.Extensions.AutoUpdate, "none", "patch", "minor"):
+		return bad("extensions.auto_update is %q; it must be none, patch or minor", c.Extensions.AutoUpdate)
 	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
 		return bad("log.level is %q; it must be debug, info, warn or error", c.Log.Level)
 	case !oneOf(c.Log.Format, "text", "json"):

@@ -121,6 +121,7 @@ memory_limit_mb = 256
 max_attachment_bytes = 2097152
 max_source_bytes = 2097152
 allow_unreviewed_uploads = false
+auto_update = "patch"
 [log]
 level = "debug"
 format = "json"
@@ -130,7 +131,7 @@ listen = "[::1]:9100"
 			c.Discord = Discord{CommandGuildID: "811111111111111111"}
 			c.Bot.Prefix = "?"
 			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}}
-			c.Extensions = Extensions{MaxAttachmentBytes: 2 << 20, MaxSourceBytes: 2 << 20}
+			c.Extensions = Extensions{MaxAttachmentBytes: 2 << 20, MaxSourceBytes: 2 << 20, AutoUpdate: "patch"}
 			c.Log = Log{Level: "debug", Format: "json"}
 			c.Ops = Ops{Listen: "[::1]:9100"}
 		}},
@@ -216,6 +217,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"extensions.max_attachment_bytes is -1"}},
 		{"source larger than attachment", "[extensions]\nmax_source_bytes = 2097152\n",
 			[]string{"extensions.max_source_bytes is 2097152; it must be between 1 and extensions.max_attachment_bytes (1048576)"}},
+		{"unknown auto-update track", "[extensions]\nauto_update = \"major\"\n",
+			[]string{`extensions.auto_update is "major"; it must be none, patch or minor`}},
 		{"guild id that is not one", "[discord]\ncommand_guild_id = \"my-server\"\n",
 			[]string{`discord.command_guild_id is "my-server"`}},
 		{"empty store path", "[store]\npath = \"\"\n",

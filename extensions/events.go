@@ -37,6 +37,15 @@ type LifecycleEvent struct {
 // often; an admin re-enables it with /ext enable.
 const EventSuspended = "suspended"
 
+// Automatic updates that did not happen (Manager.AutoUpdate): the newer
+// version asks for scopes the admin has not granted (Detail lists them),
+// or updating failed (Detail says why). Version is the version not
+// installed, From the one still running.
+const (
+	EventUpdateWaiting = "update_waiting"
+	EventUpdateFailed  = "update_failed"
+)
+
 // emit reports ev to the observer, if any.
 func (m *Manager) emit(ev LifecycleEvent) {
 	if m.opts.OnLifecycle != nil {

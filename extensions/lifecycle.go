@@ -425,6 +425,9 @@ func (m *Manager) applyInstall(ctx context.Context, p *Plan, actor store.UserID)
 }
 
 func (m *Manager) applyUpdate(ctx context.Context, p *Plan, actor store.UserID) (store.Version, error) {
+	if p.target != nil {
+		return m.applyUpdatePublished(ctx, p, actor)
+	}
 	in, err := m.installed(ctx, p.Guild, p.Manifest.Name)
 	if err != nil {
 		return store.Version{}, err
@@ -667,14 +670,14 @@ func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID,
 	if err != nil {
 		return nil, err
 	}
-	var man Manifest
-	if err := json.Unmarshal(ver.Manifest, &man); err != nil {
-		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "The stored manifest of %s@%s cannot be read.", name, ver.Version)
-	}
-	if in, err := m.store.InstallByName(ctx, guild, man.Name); err == nil {
-		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", man.Name, in.Version)
+	if in, err := m.store.InstallByName(ctx, guild, ver.Name); err == nil {
+		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", ver.Name, in.Version)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
+	}
+	man, err := publishedManifest(ver)
+	if err != nil {
+		return nil, err
 	}
 	if err := m.checkRequires(ctx, guild, man); err != nil {
 		return nil, err
@@ -685,19 +688,9 @@ func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID,
 	if err := m.checkPolicy(ctx, guild, man, false); err != nil {
 		return nil, err
 	}
-	prog, err := m.program(ver, man) // the health check: sha256 and compile
+	prog, regs, err := m.healthCheck(ctx, guild, ver, man)
 	if err != nil {
 		return nil, err
-	}
-	var regs []sandbox.Registration
-	if !man.Legacy() {
-		_, gd, err := m.policy(ctx, guild)
-		if err != nil {
-			return nil, err
-		}
-		if regs, err = m.describe(ctx, guild, ver, prog, m.tier(gd.Tier).Limits); err != nil {
-			return nil, err
-		}
 	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
 		AddedScopes: man.Scopes, Registrations: regs, Expires: m.now().Add(planTTL), program: prog, target: &ver}

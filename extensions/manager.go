@@ -43,6 +43,9 @@ type Options struct {
 	// make per minute; 0 is 5. skybot dev raises it: every save of the
 	// file is an update.
 	InstallAttempts int
+	// AutoUpdate is the auto-update track of a guild whose policy names
+	// none (TrackNone, TrackPatch, TrackMinor); "" is TrackNone.
+	AutoUpdate string
 	// Now is the clock for rate limits and plan expiry; nil is time.Now.
 	Now func() time.Time
 	// OnLifecycle, if set, hears every lifecycle event (installed, updated,
@@ -304,14 +307,8 @@ func (m *Manager) Export(ctx context.Context, guild store.GuildID, name, format 
 func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor store.UserID, name string, purge bool) (store.Install, error) {
 	unlock := m.locks.lock(string(guild) + "/" + name)
 	defer unlock()
-	in, err := m.installed(ctx, guild, name)
+	in, err := m.removable(ctx, guild, name)
 	if err != nil {
-		return store.Install{}, err
-	}
-	if in.System {
-		return store.Install{}, skyerr.New(skyerr.Forbidden, "%s is a system extension of this skybot: it can be disabled, not removed.", name)
-	}
-	if err := m.refuseIfRequired(ctx, guild, name, "uninstall", skyerr.RemoveFailed); err != nil {
 		return store.Install{}, err
 	}
 	m.hook(ctx, guild, name, "uninstall", map[string]any{"purge": purge}, true)
@@ -324,6 +321,44 @@ func (m *Manager) Uninstall(ctx context.Context, guild store.GuildID, actor stor
 	m.log.Info("extension uninstalled", "guild_id", guild, "ext", name, "actor", actor, "purge", purge)
 	m.emit(LifecycleEvent{Kind: EventUninstalled, Guild: guild, Extension: name, Version: in.Version, Actor: actor})
 	return in, nil
+}
+
+// removable returns guild's install of name if it may be uninstalled: it
+// is not a system extension and no other installed extension requires it.
+func (m *Manager) removable(ctx context.Context, guild store.GuildID, name string) (store.Install, error) {
+	in, err := m.installed(ctx, guild, name)
+	if err != nil {
+		return store.Install{}, err
+	}
+	if in.System {
+		return store.Install{}, skyerr.New(skyerr.Forbidden, "%s is a system extension of this skybot: it can be disabled, not removed.", name)
+	}
+	if err := m.refuseIfRequired(ctx, guild, name, "uninstall", skyerr.RemoveFailed); err != nil {
+		return store.Install{}, err
+	}
+	return in, nil
+}
+
+// Removal is what uninstalling an extension would remove.
+type Removal struct {
+	Install store.Install
+	Entries int   // storage entries a purge deletes
+	Bytes   int64 // and their size
+}
+
+// PlanUninstall checks that guild's install of name may be uninstalled
+// and says how much stored data it keeps, for the admin's keep-or-purge
+// question. Nothing changes.
+func (m *Manager) PlanUninstall(ctx context.Context, guild store.GuildID, name string) (Removal, error) {
+	in, err := m.removable(ctx, guild, name)
+	if err != nil {
+		return Removal{}, err
+	}
+	n, bytes, err := m.store.StorageUsage(ctx, guild, in.ExtensionID)
+	if err != nil {
+		return Removal{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the stored data of %s.", name)
+	}
+	return Removal{Install: in, Entries: n, Bytes: bytes}, nil
 }
 
 // List returns the guild's installs in install order.

@@ -29,6 +29,9 @@ type Policy struct {
 	// NegativeBalances lets extensions' economy changes take a member's
 	// balance below zero (debts); by default they never do.
 	NegativeBalances bool `json:"negative_balances,omitempty"`
+	// AutoUpdate is the guild's auto-update track (TrackNone, TrackPatch,
+	// TrackMinor); "" follows the operator's default.
+	AutoUpdate string `json:"auto_update,omitempty"`
 }
 
 // policy reads the guild's policy; a malformed document reads as none and
@@ -60,6 +63,9 @@ func (m *Manager) SetPolicy(ctx context.Context, guild store.GuildID, p Policy) 
 		if !sandbox.KnownScope(s) {
 			return skyerr.New(skyerr.InvalidID, "%q is not a skybot scope.", s)
 		}
+	}
+	if p.AutoUpdate != "" && !ValidTrack(p.AutoUpdate) {
+		return skyerr.New(skyerr.InvalidID, "auto_update must be none, patch or minor, not %q.", p.AutoUpdate)
 	}
 	if p.MaxInstalls < 0 {
 		return skyerr.New(skyerr.InvalidID, "max_installs cannot be negative.")

@@ -29,7 +29,11 @@ type LogChannel struct {
 	queue   chan extensions.LifecycleEvent
 	dropped atomic.Int64
 	done    chan struct{}
-	stop    sync.Once
+	// closing guards queue: Notify holds it for reading, Close for
+	// writing, so nothing is sent on the closed queue by a handler still
+	// running at shutdown.
+	closing sync.RWMutex
+	closed  bool
 
 	mu        sync.Mutex
 	lastError map[string]time.Time
@@ -52,6 +56,13 @@ func NewLogChannel(session *discordgo.Session, st *store.Store, log *slog.Logger
 
 // Notify queues ev for posting; it never blocks.
 func (l *LogChannel) Notify(ev extensions.LifecycleEvent) {
+	l.closing.RLock()
+	defer l.closing.RUnlock()
+	if l.closed {
+		n := l.dropped.Add(1)
+		l.log.Warn("log channel closed; event not posted", "guild_id", ev.Guild, "ext", ev.Extension, "kind", ev.Kind, "dropped_total", n)
+		return
+	}
 	select {
 	case l.queue <- ev:
 	default:
@@ -65,7 +76,12 @@ func (l *LogChannel) Dropped() int64 { return l.dropped.Load() }
 
 // Close stops the poster after the queued events are posted.
 func (l *LogChannel) Close() {
-	l.stop.Do(func() { close(l.queue) })
+	l.closing.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+	}
+	l.closing.Unlock()
 	<-l.done
 }
 
@@ -107,7 +123,16 @@ func (l *LogChannel) text(ev extensions.LifecycleEvent) (string, bool) {
 	case extensions.EventInstalled:
 		return "🧩 Installed " + name + who + ".", true
 	case extensions.EventUpdated:
+		if ev.Actor == extensions.AutoActor {
+			who = " automatically (this server's auto-update track)"
+		}
 		return fmt.Sprintf("🧩 Updated **%s** %s → %s%s.", ev.Extension, ev.From, ev.Version, who), true
+	case extensions.EventUpdateWaiting:
+		return fmt.Sprintf("🧩 **%s** %s is published and asks for new scopes (%s), so it was not installed automatically; `/ext update name:%s` shows them for you to accept.",
+			ev.Extension, ev.Version, ev.Detail, ev.Extension), true
+	case extensions.EventUpdateFailed:
+		return fmt.Sprintf("⚠️ Updating **%s** %s → %s automatically failed: %s %s keeps running.",
+			ev.Extension, ev.From, ev.Version, ev.Detail, ev.From), true
 	case extensions.EventRolledBack:
 		return fmt.Sprintf("🧩 Rolled **%s** back %s → %s%s.", ev.Extension, ev.From, ev.Version, who), true
 	case extensions.EventEnabled:

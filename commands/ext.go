@@ -60,13 +60,20 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 					Description: "A published extension: name, or name@version for an older one", MaxLength: 100, Autocomplete: true},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
 					Description: "Or the .skyext or .skypkg file"}),
-			sub("update", "Update an installed extension to the attached newer version", nameOpt(), fileOpt("The newer .skyext or .skypkg file")),
+			sub("update", "Update an extension to a newer gallery version (or the attached file); name all updates every one",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name",
+					Description: "The extension's name, or all", Required: true, Autocomplete: true},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version",
+					Description: "The published version to update to (default: the newest)", MaxLength: 64, Autocomplete: true},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
+					Description: "Or the newer .skyext or .skypkg file (for an extension uploaded here)"}),
 			sub("rollback", "Go back to the previous (or a chosen) version; its data stays", nameOpt(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The version to go back to (default: the previous one)"}),
 			sub("enable", "Let an extension run again", nameOpt()),
 			sub("disable", "Stop an extension without removing it or its data", nameOpt()),
-			sub("uninstall", "Remove an extension from this server", nameOpt(),
-				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge", Description: "Also delete its stored data (default: keep it)"}),
+			sub("uninstall", "Remove an extension from this server; you choose whether its data is kept", nameOpt(),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "purge",
+					Description: "Skip the question: true deletes its stored data, false keeps it"}),
 			sub("list", "List the extensions installed on this server"),
 			sub("status", "Show whether each extension runs, and its failures in the last 24 hours"),
 			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
@@ -83,7 +90,11 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "max_installs", Description: "Most extensions installed at once (0: the tier's limit)"},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "negative_balances", Description: "Let extensions take economy balances below zero"},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "timeout_ms", Description: "Lower the time one run may take, in ms (0: the tier's)"},
-				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "max_host_calls", Description: "Lower the host calls one run may make (0: the tier's)"}),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "max_host_calls", Description: "Lower the host calls one run may make (0: the tier's)"},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "auto_update",
+					Description: "Which newly published gallery versions install themselves", Choices: []*discordgo.ApplicationCommandOptionChoice{
+						{Name: "none", Value: extensions.TrackNone}, {Name: "patch (x.y.Z)", Value: extensions.TrackPatch},
+						{Name: "minor (x.Y.Z)", Value: extensions.TrackMinor}, {Name: "skybot's default", Value: "default"}}}),
 			sub("logchannel", "Post extension installs, updates, failures, suspensions and moderation-log entries in a channel",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "channel",
 					Description: "The channel (leave out to stop posting)", ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}}),
@@ -98,10 +109,6 @@ func sub(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discor
 func nameOpt() *discordgo.ApplicationCommandOption {
 	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name",
 		Description: "The extension's name", Required: true, Autocomplete: true}
-}
-
-func fileOpt(desc string) *discordgo.ApplicationCommandOption {
-	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file", Description: desc, Required: true}
 }
 
 // HandleInteraction implements bot.Interactions.
@@ -280,21 +287,6 @@ func (x *Ext) list(r *responder, guild store.GuildID) {
 	r.say(strings.TrimRight(b.String(), "\n"))
 }
 
-func (x *Ext) uninstall(r *responder, guild store.GuildID, actor store.UserID, sub *discordgo.ApplicationCommandInteractionDataOption) {
-	name := stringOption(sub, "name")
-	purge := boolOption(sub, "purge")
-	in, err := x.manager.Uninstall(r.ctx, guild, actor, name, purge)
-	if err != nil {
-		r.say(skyerr.UserText(err))
-		return
-	}
-	data := "its stored data was kept"
-	if purge {
-		data = "its stored data was deleted"
-	}
-	r.say(fmt.Sprintf("Uninstalled **%s** %s; %s.", in.Name, in.Version, data))
-}
-
 func (x *Ext) logs(r *responder, guild store.GuildID, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	name := stringOption(sub, "name")
 	entries, err := x.manager.Logs(r.ctx, guild, name, 10)
@@ -335,12 +327,8 @@ func stringOption(sub *discordgo.ApplicationCommandInteractionDataOption, name s
 }
 
 func boolOption(sub *discordgo.ApplicationCommandInteractionDataOption, name string) bool {
-	for _, o := range sub.Options {
-		if o.Name == name && o.Type == discordgo.ApplicationCommandOptionBoolean {
-			return o.BoolValue()
-		}
-	}
-	return false
+	v, _ := boolOptionSet(sub, name)
+	return v
 }
 
 func attachmentOption(data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption, name string) *discordgo.MessageAttachment {

@@ -125,6 +125,9 @@ func (x *Ext) handleButton(r *responder, i *discordgo.InteractionCreate) bool {
 		apply, planID = true, strings.TrimPrefix(id, applyPrefix)
 	case strings.HasPrefix(id, cancelPrefix):
 		planID = strings.TrimPrefix(id, cancelPrefix)
+	case strings.HasPrefix(id, uninstallPrefix):
+		x.uninstallButton(r, i, strings.TrimPrefix(id, uninstallPrefix))
+		return true
 	default:
 		return false
 	}
@@ -146,22 +149,6 @@ func (x *Ext) handleButton(r *responder, i *discordgo.InteractionCreate) bool {
 	}
 	r.update(appliedText(p))
 	return true
-}
-
-// update prepares an update from an attached file; it applies at once
-// unless it asks for new scopes.
-func (x *Ext) update(r *responder, guild store.GuildID, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
-	att := attachmentOption(data, sub, "file")
-	if att == nil {
-		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the newer .skyext file.")))
-		return
-	}
-	name := stringOption(sub, "name")
-	x.plan(r, func() (*extensions.Plan, error) {
-		return x.manager.PlanUpdate(r.ctx, guild, actor, name,
-			extensions.Upload{Filename: att.Filename, Size: int64(att.Size)},
-			func(ctx context.Context, limit int64) ([]byte, error) { return x.download(ctx, att.URL, limit) })
-	})
 }
 
 // plan defers, makes a plan, then either shows the consent card or, when
@@ -246,24 +233,45 @@ func (x *Ext) autocomplete(r *responder, i *discordgo.InteractionCreate) {
 		}
 	}
 	var choices []*discordgo.ApplicationCommandOptionChoice
+	guild := store.GuildID(i.GuildID)
 	switch {
 	case !canManage(i):
 	case sub == "install" && focused == "extension":
 		choices = x.publishedChoices(r.ctx, typed)
+	case sub == "update":
+		choices = x.updateChoices(r.ctx, guild, focused, typed, subOption(i.ApplicationCommandData(), sub))
 	default:
 		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
 		defer cancel()
-		ins, err := x.manager.List(ctx, store.GuildID(i.GuildID))
-		if err != nil {
-			x.log.Warn("autocomplete", "guild_id", i.GuildID, "err", err)
-		}
-		for _, in := range ins {
-			if strings.HasPrefix(in.Name, typed) && len(choices) < 25 {
-				choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: in.Name + " " + in.Version, Value: in.Name})
-			}
-		}
+		choices = x.installedChoices(ctx, guild, typed)
 	}
 	r.choices(choices)
+}
+
+// installedChoices offers the installed extensions whose name starts with
+// typed.
+func (x *Ext) installedChoices(ctx context.Context, guild store.GuildID, typed string) []*discordgo.ApplicationCommandOptionChoice {
+	ins, err := x.manager.List(ctx, guild)
+	if err != nil {
+		x.log.Warn("autocomplete", "guild_id", guild, "err", err)
+	}
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	for _, in := range ins {
+		if strings.HasPrefix(in.Name, typed) && len(choices) < 25 {
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: in.Name + " " + in.Version, Value: in.Name})
+		}
+	}
+	return choices
+}
+
+// subOption is the subcommand called name of a command's options.
+func subOption(data discordgo.ApplicationCommandInteractionData, name string) *discordgo.ApplicationCommandInteractionDataOption {
+	for _, o := range data.Options {
+		if o.Name == name {
+			return o
+		}
+	}
+	return &discordgo.ApplicationCommandInteractionDataOption{}
 }
 
 // publishedChoices offers the gallery's published extensions matching
@@ -385,6 +393,11 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 				p.TimeoutMS = o.IntValue()
 			case "max_host_calls":
 				p.MaxHostCalls = int(o.IntValue())
+			case "auto_update":
+				p.AutoUpdate = o.StringValue()
+				if p.AutoUpdate == "default" {
+					p.AutoUpdate = ""
+				}
 			case "scopes":
 				p.AllowedScopes = nil
 				if v := strings.TrimSpace(o.StringValue()); !strings.EqualFold(v, "all") {
@@ -427,10 +440,22 @@ func (x *Ext) policy(r *responder, i *discordgo.InteractionCreate, guild store.G
 	if p.MaxHostCalls > 0 {
 		fmt.Fprintf(&b, "\n• A run may make at most %d host calls (or the tier's limit, if lower)", p.MaxHostCalls)
 	}
+	track, whose := p.AutoUpdate, "this server's choice"
+	if track == "" {
+		track, whose = x.manager.DefaultTrack(), "skybot's default"
+	}
+	fmt.Fprintf(&b, "\n• Auto-update: %s (%s)", trackWords[track], whose)
 	if p.NegativeBalances {
 		b.WriteString("\n• Economy: extensions may take balances below zero")
 	} else {
 		b.WriteString("\n• Economy: balances never go below zero")
 	}
 	r.say(b.String())
+}
+
+// trackWords says what each auto-update track does.
+var trackWords = map[string]string{
+	extensions.TrackNone:  "off; newer gallery versions wait for /ext update",
+	extensions.TrackPatch: "patch versions (x.y.Z) install themselves unless they ask for new scopes",
+	extensions.TrackMinor: "minor and patch versions (x.Y.Z) install themselves unless they ask for new scopes",
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -33,6 +34,9 @@ type app struct {
 	stopSched  context.CancelFunc
 	// manualSchedule: the caller runs what is due (hooks.now is set).
 	manualSchedule bool
+	// background is the work started by gallery changes (auto-updates);
+	// close waits for it before closing the store.
+	background *sync.WaitGroup
 }
 
 // hooks let the demo (and tests) watch the app without reaching into it.
@@ -108,6 +112,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		SuspendAfter:    cfg.Sandbox.SuspendAfter,
 		InstallAttempts: h.installAttempts,
+		AutoUpdate:      cfg.Extensions.AutoUpdate,
 		SuspendWindow:   cfg.Sandbox.SuspendWindow.Duration,
 		DefaultPrefix:   cfg.Bot.Prefix,
 		RefuseUploads:   !cfg.Extensions.AllowUnreviewedUploads,
@@ -144,6 +149,19 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			}
 		},
 	})
+	// A published version updates the guilds whose track allows it, in
+	// the background: the maintainer's Approve is answered at once.
+	background := &sync.WaitGroup{}
+	watchers = append(watchers, func(ctx context.Context, c extensions.Change) {
+		if c.State != store.StatePublished {
+			return
+		}
+		background.Go(func() {
+			if _, err := mgr.AutoUpdate(context.WithoutCancel(ctx), gallery, c.Name); err != nil {
+				log.Warn("auto-update did not run", "ext", c.Name, "version", c.Number, "err", err)
+			}
+		})
+	})
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	sched := extensions.NewScheduler(disp, h.now)
 	exec.SetScheduler(sched)
@@ -161,7 +179,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched, manualSchedule: h.now != nil}, nil
+	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched, manualSchedule: h.now != nil, background: background}, nil
 }
 
 // start connects the bot, then starts the schedules of every guild.
@@ -190,6 +208,7 @@ func (a *app) close() error {
 		a.stopSched()
 	}
 	berr := a.bot.Stop()
+	a.background.Wait()
 	a.logChannel.Close()
 	a.supervisor.Close()
 	serr := a.store.Close()

@@ -194,6 +194,12 @@ func file(name string, data []byte) []*discordgo.ApplicationCommandInteractionDa
 	}}
 }
 
+// keepData is /ext uninstall's options that skip the question and keep
+// the extension's data.
+func keepData(name string) []*discordgo.ApplicationCommandInteractionDataOption {
+	return append(nameOpt(name), &discordgo.ApplicationCommandInteractionDataOption{Name: "purge", Type: discordgo.ApplicationCommandOptionBoolean, Value: false})
+}
+
 func nameOpt(name string) []*discordgo.ApplicationCommandInteractionDataOption {
 	return []*discordgo.ApplicationCommandInteractionDataOption{{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: name}}
 }
@@ -255,8 +261,23 @@ func TestInstallTalkUninstall(t *testing.T) {
 	if !strings.Contains(answer, "**hello** 1.0.0 — enabled, scopes messages_write") {
 		t.Fatalf("list = %q", answer)
 	}
-	answer, _ = e.ext(e.admin, "uninstall", nameOpt("hello"))
-	if !strings.Contains(answer, "Uninstalled **hello** 1.0.0") {
+	// Uninstall asks whether the data stays; only a manager's click counts.
+	question, _ := e.extMsg(e.admin, "uninstall", nameOpt("hello"))
+	if !strings.Contains(question.Content, "Uninstall **hello** 1.0.0?") {
+		t.Fatalf("uninstall question = %q", question.Content)
+	}
+	if answer, _ = e.click(e.member, question, "Uninstall and delete"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+		t.Fatalf("a member's click = %q", answer)
+	}
+	if answer, _ = e.click(e.admin, question, "Cancel"); answer != "Cancelled; **hello** stays installed." {
+		t.Fatalf("cancel = %q", answer)
+	}
+	if answer, _ = e.ext(e.admin, "list", nil); !strings.Contains(answer, "**hello** 1.0.0") {
+		t.Fatalf("list after cancel = %q", answer)
+	}
+	question, _ = e.extMsg(e.admin, "uninstall", nameOpt("hello"))
+	answer, _ = e.click(e.admin, question, "Uninstall, keep data")
+	if answer != "Uninstalled **hello** 1.0.0; its stored data was kept." {
 		t.Fatalf("uninstall = %q", answer)
 	}
 	if replies := e.say(e.member, "!hello"); len(replies) != 0 {
@@ -541,14 +562,14 @@ func TestExportImportPackages(t *testing.T) {
 	}
 
 	// The exported package installs again, as itself.
-	if answer, _ := e.ext(e.admin, "uninstall", nameOpt("hello")); !strings.HasPrefix(answer, "Uninstalled") {
+	if answer, _ := e.ext(e.admin, "uninstall", keepData("hello")); !strings.HasPrefix(answer, "Uninstalled") {
 		t.Fatal(answer)
 	}
 	card, _ := e.extMsg(e.admin, "install", file("hello.skypkg", v2))
 	if answer, _ := e.click(e.admin, card, "Install"); !strings.Contains(answer, "Installed **hello** 1.0.0") {
 		t.Fatalf("install from the 2.0 export: %q", answer)
 	}
-	if answer, _ := e.ext(e.admin, "uninstall", nameOpt("hello")); !strings.HasPrefix(answer, "Uninstalled") {
+	if answer, _ := e.ext(e.admin, "uninstall", keepData("hello")); !strings.HasPrefix(answer, "Uninstalled") {
 		t.Fatal(answer)
 	}
 
@@ -680,7 +701,7 @@ if (!sent.success) throw new Error(sent.error);
 	if !strings.Contains(logs, "MISSING_SCOPES") || !strings.Contains(logs, "embed_links") {
 		t.Fatalf("/ext logs does not explain the refusal: %q", logs)
 	}
-	e.ext(e.admin, "uninstall", nameOpt("card"))
+	e.ext(e.admin, "uninstall", keepData("card"))
 
 	e.install(bytes.Replace(src("messages_write, embed_links"), []byte("1.0.0"), []byte("1.0.1"), 1))
 	r := e.say(e.member, "!card")

@@ -600,9 +600,12 @@ func (g *testGuild) extCommand(sub, hook string) error {
 	a := g.begin()
 	defer a.finish()
 	var err error
+	opts := []*discordgo.ApplicationCommandInteractionDataOption{{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: g.ext.man.Name}}
+	if sub == "uninstall" { // keep the data, without the question
+		opts = append(opts, &discordgo.ApplicationCommandInteractionDataOption{Name: "purge", Type: discordgo.ApplicationCommandOptionBoolean, Value: false})
+	}
 	a.it, err = g.srv.RunSlash(discordtest.SlashInput{GuildID: g.guild.ID, ChannelID: g.channels[testGeneral].ID, UserID: g.members[testAdmin].UserID, Name: "ext",
-		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand,
-			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: g.ext.man.Name}}}}})
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}}})
 	if err != nil {
 		return fmt.Errorf("/ext %s: %w", sub, err)
 	}

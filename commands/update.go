@@ -171,7 +171,11 @@ const uninstallPrefix = "skybot:uninstall:"
 func (x *Ext) uninstall(r *responder, guild store.GuildID, actor store.UserID, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	name := stringOption(sub, "name")
 	if purge, given := boolOptionSet(sub, "purge"); given {
-		x.doUninstall(r, guild, actor, name, purge, r.say)
+		mode := "keep"
+		if purge {
+			mode = "purge"
+		}
+		x.doUninstall(r, guild, actor, name, mode, r.say)
 		return
 	}
 	rm, err := x.manager.PlanUninstall(r.ctx, guild, name)
@@ -179,20 +183,23 @@ func (x *Ext) uninstall(r *responder, guild store.GuildID, actor store.UserID, s
 		r.say(skyerr.UserText(err))
 		return
 	}
-	data := "It has no stored data."
-	if rm.Entries > 0 {
-		data = fmt.Sprintf("It keeps %d stored entries (%s).", rm.Entries, byteSize(rm.Bytes))
+	question := fmt.Sprintf("Uninstall **%s** %s? It has no stored data.", name, rm.Install.Version)
+	buttons := []discordgo.MessageComponent{
+		discordgo.Button{Label: "Uninstall", Style: discordgo.DangerButton, CustomID: uninstallPrefix + "plain:" + name},
 	}
-	text := fmt.Sprintf("Uninstall **%s** %s? %s Keeping the data lets a later install of it pick up where it left off; deleting it cannot be undone.",
-		name, rm.Install.Version, data)
+	if rm.Entries > 0 {
+		question = fmt.Sprintf("Uninstall **%s** %s? It keeps %d stored entries (%s). Keeping them lets a later install of it pick up where it left off; deleting them cannot be undone.",
+			name, rm.Install.Version, rm.Entries, byteSize(rm.Bytes))
+		buttons = []discordgo.MessageComponent{
+			discordgo.Button{Label: "Uninstall, keep data", Style: discordgo.PrimaryButton, CustomID: uninstallPrefix + "keep:" + name},
+			discordgo.Button{Label: "Uninstall and delete data", Style: discordgo.DangerButton, CustomID: uninstallPrefix + "purge:" + name},
+		}
+	}
+	buttons = append(buttons, discordgo.Button{Label: "Cancel", Style: discordgo.SecondaryButton, CustomID: uninstallPrefix + "cancel:" + name})
 	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral,
-			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-				discordgo.Button{Label: "Uninstall, keep data", Style: discordgo.PrimaryButton, CustomID: uninstallPrefix + "keep:" + name},
-				discordgo.Button{Label: "Uninstall and delete data", Style: discordgo.DangerButton, CustomID: uninstallPrefix + "purge:" + name},
-				discordgo.Button{Label: "Cancel", Style: discordgo.SecondaryButton, CustomID: uninstallPrefix + "cancel:" + name},
-			}}}},
+		Data: &discordgo.InteractionResponseData{Content: question, Flags: discordgo.MessageFlagsEphemeral,
+			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: buttons}}},
 	}, discordgo.WithContext(r.ctx))
 }
 
@@ -204,26 +211,30 @@ func (x *Ext) uninstallButton(r *responder, i *discordgo.InteractionCreate, rest
 	}
 	choice, name, _ := strings.Cut(rest, ":")
 	switch choice {
-	case "keep", "purge":
-		x.doUninstall(r, store.GuildID(i.GuildID), store.UserID(i.Member.User.ID), name, choice == "purge", r.update)
+	case "keep", "purge", "plain":
+		x.doUninstall(r, store.GuildID(i.GuildID), store.UserID(i.Member.User.ID), name, choice, r.update)
 	default:
 		r.update(fmt.Sprintf("Cancelled; **%s** stays installed.", name))
 	}
 }
 
 // doUninstall uninstalls name and answers with answer (a reply, or the
-// question's message rewritten).
-func (x *Ext) doUninstall(r *responder, guild store.GuildID, actor store.UserID, name string, purge bool, answer func(string) bool) {
-	in, err := x.manager.Uninstall(r.ctx, guild, actor, name, purge)
+// question's message rewritten). mode is keep or purge (the stored data),
+// or plain when there was none to ask about.
+func (x *Ext) doUninstall(r *responder, guild store.GuildID, actor store.UserID, name, mode string, answer func(string) bool) {
+	in, err := x.manager.Uninstall(r.ctx, guild, actor, name, mode == "purge")
 	if err != nil {
 		answer(skyerr.UserText(err))
 		return
 	}
-	data := "its stored data was kept"
-	if purge {
-		data = "its stored data was deleted"
+	switch mode {
+	case "purge":
+		answer(fmt.Sprintf("Uninstalled **%s** %s; its stored data was deleted.", in.Name, in.Version))
+	case "keep":
+		answer(fmt.Sprintf("Uninstalled **%s** %s; its stored data was kept.", in.Name, in.Version))
+	default:
+		answer(fmt.Sprintf("Uninstalled **%s** %s.", in.Name, in.Version))
 	}
-	answer(fmt.Sprintf("Uninstalled **%s** %s; %s.", in.Name, in.Version, data))
 }
 
 // byteSize renders n bytes for people.

@@ -185,7 +185,7 @@ func (d *demo) play() error {
 		func() error { return d.slash(d.member, "list") },
 		func() error { return d.slash(d.admin, "list") },
 		func() error { return d.slash(d.admin, "uninstall", stringOpt("name", "hello")) },
-		func() error { return d.click(d.admin, "Uninstall, keep data") },
+		func() error { return d.click(d.admin, "Uninstall") },
 		func() error { return d.say(d.member, "!hello") },
 		func() error {
 			fmt.Fprintln(d.out, "\nhello is SkynetBot's style: one trigger per file. welcome.skyext is skybot's own style:")

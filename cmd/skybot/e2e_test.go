@@ -261,12 +261,13 @@ func TestInstallTalkUninstall(t *testing.T) {
 	if !strings.Contains(answer, "**hello** 1.0.0 — enabled, scopes messages_write") {
 		t.Fatalf("list = %q", answer)
 	}
-	// Uninstall asks whether the data stays; only a manager's click counts.
+	// Uninstall asks first; only a manager's click counts. hello stores
+	// nothing, so there is no data to ask about.
 	question, _ := e.extMsg(e.admin, "uninstall", nameOpt("hello"))
-	if !strings.Contains(question.Content, "Uninstall **hello** 1.0.0?") {
+	if question.Content != "Uninstall **hello** 1.0.0? It has no stored data." || findButtonID(question, "Uninstall, keep data") != "" {
 		t.Fatalf("uninstall question = %q", question.Content)
 	}
-	if answer, _ = e.click(e.member, question, "Uninstall and delete"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+	if answer, _ = e.click(e.member, question, "Uninstall"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
 		t.Fatalf("a member's click = %q", answer)
 	}
 	if answer, _ = e.click(e.admin, question, "Cancel"); answer != "Cancelled; **hello** stays installed." {
@@ -276,8 +277,8 @@ func TestInstallTalkUninstall(t *testing.T) {
 		t.Fatalf("list after cancel = %q", answer)
 	}
 	question, _ = e.extMsg(e.admin, "uninstall", nameOpt("hello"))
-	answer, _ = e.click(e.admin, question, "Uninstall, keep data")
-	if answer != "Uninstalled **hello** 1.0.0; its stored data was kept." {
+	answer, _ = e.click(e.admin, question, "Uninstall")
+	if answer != "Uninstalled **hello** 1.0.0." {
 		t.Fatalf("uninstall = %q", answer)
 	}
 	if replies := e.say(e.member, "!hello"); len(replies) != 0 {
@@ -286,6 +287,65 @@ func TestInstallTalkUninstall(t *testing.T) {
 	if answer, _ = e.ext(e.admin, "list", nil); !strings.Contains(answer, "No extensions are installed") {
 		t.Fatalf("list after uninstall = %q", answer)
 	}
+}
+
+// An extension with stored data: the admin chooses whether it survives the
+// uninstall, and a later install of it sees exactly that.
+func TestUninstallKeepsOrDeletesData(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	src := []byte(`// ==SkyExtension==
+// @name         counter
+// @version      1.0.0
+// @scopes       messages_write, storage
+// ==/SkyExtension==
+const storage = require('storage');
+require('sky').prefix('count', async (ctx) => {
+  await ctx.reply('count ' + await storage.increment('n'));
+});
+`)
+	count := func() string {
+		t.Helper()
+		r := e.say(e.member, "!count")
+		if len(r) != 1 {
+			t.Fatalf("!count answered %v", contents(r))
+		}
+		return r[0].Content
+	}
+	e.install(src)
+	count()
+	if got := count(); got != "count 2" {
+		t.Fatalf("second !count = %q", got)
+	}
+
+	question, _ := e.extMsg(e.admin, "uninstall", nameOpt("counter"))
+	if !strings.Contains(question.Content, "It keeps 1 stored entries (") {
+		t.Fatalf("question = %q", question.Content)
+	}
+	if answer, _ := e.click(e.admin, question, "Uninstall, keep data"); answer != "Uninstalled **counter** 1.0.0; its stored data was kept." {
+		t.Fatalf("keep = %q", answer)
+	}
+	e.install(src)
+	if got := count(); got != "count 3" {
+		t.Fatalf("after a keep-data reinstall !count = %q", got)
+	}
+
+	question, _ = e.extMsg(e.admin, "uninstall", nameOpt("counter"))
+	if answer, _ := e.click(e.admin, question, "Uninstall and delete data"); answer != "Uninstalled **counter** 1.0.0; its stored data was deleted." {
+		t.Fatalf("purge = %q", answer)
+	}
+	e.install(src)
+	if got := count(); got != "count 1" {
+		t.Fatalf("after a delete-data reinstall !count = %q", got)
+	}
+}
+
+func findButtonID(msg *discordgo.Message, label string) string {
+	id, shown := findButton(msg, label)
+	if shown != label {
+		return ""
+	}
+	return id
 }
 
 func TestMissingScopeShowsInLogs(t *testing.T) {

@@ -116,9 +116,16 @@ func (s *Store) SaveVersion(ctx context.Context, nv NewVersion) (Version, error)
 // is. A version string that exists with byte-identical code is reused
 // (versions are immutable, so the same bytes are the same version); with
 // other code it is ErrExists, as is an existing install.
-func (s *Store) SaveAndInstall(ctx context.Context, nv NewVersion, in Install) (Version, error) {
+// The installs in first (stored versions an install requires) are made in
+// the same transaction, before it.
+func (s *Store) SaveAndInstall(ctx context.Context, nv NewVersion, in Install, first ...Install) (Version, error) {
 	var v Version
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, f := range first {
+			if err := s.createInstall(ctx, tx, f); err != nil {
+				return err
+			}
+		}
 		var err error
 		if v, err = s.saveVersion(ctx, tx, nv, true); err != nil {
 			return err

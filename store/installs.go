@@ -121,11 +121,21 @@ func activeVersion(ctx context.Context, tx *sql.Tx, guild GuildID, ext Extension
 // and Version are ignored. ErrExists if the guild already has the extension;
 // ErrNotFound if the version does not exist or belongs to another extension.
 func (s *Store) CreateInstall(ctx context.Context, in Install) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return s.createInstall(ctx, tx, in) })
-	if err != nil {
-		return fmt.Errorf("install extension %d in guild %s: %w", in.ExtensionID, in.GuildID, err)
-	}
-	return nil
+	return s.CreateInstalls(ctx, in)
+}
+
+// CreateInstalls creates ins in order in one transaction: all of them, or
+// none (an install and the extensions it requires).
+func (s *Store) CreateInstalls(ctx context.Context, ins ...Install) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, in := range ins {
+			if err := s.createInstall(ctx, tx, in); err != nil {
+				return fmt.Errorf("install extension %d in guild %s: %w", in.ExtensionID, in.GuildID, err)
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // createInstall is CreateInstall inside tx.

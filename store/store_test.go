@@ -1226,6 +1226,44 @@ func TestSaveAndInstall(t *testing.T) {
 	}
 }
 
+// An install and the extensions it requires are written together or not
+// at all.
+func TestInstallsWithRequirementsAreAllOrNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	lib := save(t, s, "lib", "", admin, "1.0.0")
+	app := save(t, s, "app", "", admin, "1.0.0")
+	in := func(v Version) Install {
+		return Install{GuildID: g1, ExtensionID: v.ExtensionID, VersionID: v.ID, Enabled: true, InstalledBy: admin}
+	}
+	if err := s.CreateInstall(ctx, in(app)); err != nil {
+		t.Fatal(err)
+	}
+	// app is already there: lib, first in the same transaction, is not kept.
+	if err := s.CreateInstalls(ctx, in(lib), in(app)); !errors.Is(err, ErrExists) {
+		t.Fatalf("err = %v, want ErrExists", err)
+	}
+	if _, err := s.InstallByName(ctx, g1, "lib"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("lib after the refused set: %v", err)
+	}
+	nv := NewVersion{Name: "local", LocalGuild: string(g1), Owner: "guild:g1", Version: "1.0.0", Manifest: json.RawMessage(`{}`), Code: "1"}
+	if _, err := s.SaveAndInstall(ctx, nv, Install{GuildID: g1, Enabled: true, InstalledBy: admin}, in(lib), in(app)); !errors.Is(err, ErrExists) {
+		t.Fatalf("SaveAndInstall after an existing requirement: %v", err)
+	}
+	if n := count(t, s, `SELECT COUNT(*) FROM installs`); n != 1 {
+		t.Fatalf("installs = %d, want only app's", n)
+	}
+	if _, err := s.SaveAndInstall(ctx, nv, Install{GuildID: g1, Enabled: true, InstalledBy: admin}, in(lib)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lib", "local"} {
+		if _, err := s.InstallByName(ctx, g1, name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestSaveAndSwap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -874,3 +874,121 @@ func TestGalleryOnChange(t *testing.T) {
 		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// An install brings what it requires from the gallery, in order, in one
+// step; cycles, conflicts and installed versions outside a range are
+// refused with nothing changed.
+func TestInstallBringsRequirements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	requires := func(name, version string, deps ...string) string {
+		lines := make([]string, len(deps))
+		for i, d := range deps {
+			lines[i] = "@requires     " + d
+		}
+		return withHeader(ext(name, version, "Hi"), lines...)
+	}
+	gf.publish(t, "ann", requires("lib", "1.0.0"))
+	gf.publish(t, "ann", requires("lib", "1.4.0"))
+	gf.publish(t, "ann", requires("lib", "2.0.0"))
+	gf.publish(t, "ann", requires("xx", "1.0.0", "lib ^1.0"))
+	gf.publish(t, "ann", requires("yy", "1.0.0", "lib ^2.0"))
+	gf.publish(t, "ann", requires("app", "1.0.0", "xx ^1.0"))
+	gf.publish(t, "ann", requires("both", "1.0.0", "xx ^1.0", "yy ^1.0"))
+	// a cycle can only arise across versions: bb needs aa, aa's newer version needs bb.
+	gf.publish(t, "ann", requires("aa", "1.0.0"))
+	gf.publish(t, "ann", requires("bb", "1.0.0", "aa ^1.0"))
+	gf.publish(t, "ann", requires("aa", "1.1.0", "bb ^1.0"))
+
+	installed := func(guild store.GuildID) string {
+		t.Helper()
+		ins, err := gf.store.Installs(ctx, guild)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, in := range ins {
+			out = append(out, in.Name+" "+in.Version)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ", ")
+	}
+
+	// app needs xx, xx needs lib: both come along, lib first, newest in range.
+	p, err := gf.m.PlanInstallPublished(ctx, "g1", "admin", "app", "", gf.g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var brought []string
+	for _, d := range p.Dependencies {
+		brought = append(brought, d.Manifest.Name+" "+d.Manifest.Version+" for "+strings.Join(d.RequiredBy, ","))
+	}
+	if got := strings.Join(brought, "; "); got != "lib 1.4.0 for xx 1.0.0; xx 1.0.0 for app 1.0.0" {
+		t.Fatalf("dependencies = %q", got)
+	}
+	if got := installed("g1"); got != "" {
+		t.Fatalf("a plan installed %q", got)
+	}
+	if _, err := gf.m.Apply(ctx, "g1", "admin", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := installed("g1"); got != "app 1.0.0, lib 1.4.0, xx 1.0.0" {
+		t.Fatalf("installed = %q", got)
+	}
+	in, err := gf.store.InstallByName(ctx, "g1", "lib")
+	if err != nil || !slices.Equal(in.GrantedScopes, []string{"messages_write"}) || !in.Enabled {
+		t.Fatalf("lib's install = %+v, %v", in, err)
+	}
+	_, err = gf.m.Uninstall(ctx, "g1", "admin", "lib", false)
+	wantCode(t, "uninstalling what xx requires", err, skyerr.InvalidState)
+
+	refused := []struct {
+		what, guild, name, want string
+		setup                   func()
+	}{
+		{"a cycle", "g2", "aa", "The requirements of aa form a cycle: aa → bb → aa.", nil},
+		{"two ranges no version meets", "g2", "both", "No published version of lib meets every requirement: xx 1.0.0 needs lib ^1.0; yy 1.0.0 needs lib ^2.0.", nil},
+		{"an installed version outside the range", "g3", "yy", "yy 1.0.0 needs lib ^2.0, but lib 1.0.0 is installed here; update lib first.", func() {
+			if _, err := gf.installFromGallery(t, "g3", "lib", "1.0.0"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range refused {
+		if tt.setup != nil {
+			tt.setup()
+		}
+		before := installed(store.GuildID(tt.guild))
+		_, err := gf.m.PlanInstallPublished(ctx, store.GuildID(tt.guild), "admin", tt.name, "", gf.g)
+		wantCode(t, tt.what, err, skyerr.Dependency)
+		if got := skyerr.From(err).Message; got != tt.want {
+			t.Errorf("%s: %q\nwant %q", tt.what, got, tt.want)
+		}
+		if got := installed(store.GuildID(tt.guild)); got != before {
+			t.Errorf("%s: installs %q → %q", tt.what, before, got)
+		}
+	}
+
+	// What the card showed must still hold at the click: lib installed in
+	// the meantime refuses the plan, and nothing is written.
+	p, err = gf.m.PlanInstallPublished(ctx, "g4", "admin", "xx", "", gf.g)
+	if err != nil || len(p.Dependencies) != 1 {
+		t.Fatalf("plan xx: %+v, %v", p, err)
+	}
+	if _, err := gf.installFromGallery(t, "g4", "lib", "1.4.0"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = gf.m.Apply(ctx, "g4", "admin", p.ID)
+	wantCode(t, "a dependency installed meanwhile", err, skyerr.InvalidState)
+	if got := installed("g4"); got != "lib 1.4.0" {
+		t.Fatalf("g4 installs = %q", got)
+	}
+
+	// The quota counts what comes along.
+	if err := gf.m.SetPolicy(ctx, "g5", Policy{MaxInstalls: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = gf.m.PlanInstallPublished(ctx, "g5", "admin", "app", "", gf.g)
+	wantCode(t, "over the quota with dependencies", err, skyerr.InvalidState)
+}

@@ -49,11 +49,17 @@ type Plan struct {
 	Registrations []sandbox.Registration
 	Expires       time.Time
 
+	// Dependencies are what an install brings with it from the gallery,
+	// in install order; their scopes are granted with the plan's.
+	Dependencies []*Dependency
+
 	code    string
 	program *sandbox.Program
 	// target is the stored version to point at: a rollback's, or a
 	// published gallery version's (PlanInstallPublished). nil: an upload.
 	target *store.Version
+	// gallery is where Dependencies came from.
+	gallery *Gallery
 }
 
 // NeedsConsent reports whether applying needs the admin to accept scopes.
@@ -173,17 +179,16 @@ func (m *Manager) PlanInstall(ctx context.Context, guild store.GuildID, actor st
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, skyerr.Wrap(err, skyerr.InstallFailed, "Could not check the installs of this server.")
 	}
-	if err := m.checkRequires(ctx, guild, man); err != nil {
-		return nil, err
-	}
-	if err := m.checkQuota(ctx, guild); err != nil {
-		return nil, err
-	}
 	if err := m.checkPolicy(ctx, guild, man, true); err != nil {
 		return nil, err
 	}
+	deps, err := m.planDependencies(ctx, guild, man, m.gallery)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man, Warnings: u.warnings,
-		AddedScopes: man.Scopes, Registrations: u.regs, Expires: m.now().Add(planTTL), code: u.code, program: u.program}
+		AddedScopes: man.Scopes, Registrations: u.regs, Expires: m.now().Add(planTTL), code: u.code, program: u.program,
+		Dependencies: deps, gallery: m.gallery}
 	p.Warnings = append(p.Warnings, m.commandConflicts(ctx, guild, man.Name, man, u.regs)...)
 	m.plans.put(p)
 	return p, nil
@@ -365,7 +370,7 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	name := p.Manifest.Name
 	unlock := m.locks.lock(string(guild) + "/" + name)
 	defer unlock()
-	if err := m.checkRequires(ctx, guild, p.Manifest); err != nil {
+	if err := m.recheckRequires(ctx, p); err != nil {
 		return nil, err
 	}
 	if err := m.checkPolicy(ctx, guild, p.Manifest, p.Kind != PlanRollback && p.target == nil); err != nil {
@@ -388,13 +393,23 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 		return nil, err
 	}
 	m.keepProgram(ver.ID, p.program)
+	for _, d := range p.Dependencies {
+		m.keepProgram(d.version.ID, d.program)
+	}
 	m.runner.Evict(sandbox.Key{Guild: string(guild), Extension: name}) // the old version stops here
 	m.invalidate(guild)
 	m.fails.reset(string(guild) + "/" + name)
-	m.log.Info("extension "+string(p.Kind)+" applied", "guild_id", guild, "ext", name, "version", p.Manifest.Version, "from", p.From, "actor", actor)
+	m.log.Info("extension "+string(p.Kind)+" applied", "guild_id", guild, "ext", name, "version", p.Manifest.Version, "from", p.From, "actor", actor,
+		"with", len(p.Dependencies))
+	for _, d := range p.Dependencies {
+		m.emit(LifecycleEvent{Kind: EventInstalled, Guild: guild, Extension: d.Manifest.Name, Version: d.Manifest.Version, Actor: actor})
+	}
 	kind := map[PlanKind]string{PlanInstall: EventInstalled, PlanUpdate: EventUpdated, PlanRollback: EventRolledBack}[p.Kind]
 	m.emit(LifecycleEvent{Kind: kind, Guild: guild, Extension: name, Version: p.Manifest.Version, From: p.From, Actor: actor})
 	if p.Kind == PlanInstall {
+		for _, d := range p.Dependencies { // what it requires is ready first
+			m.hook(ctx, guild, d.Manifest.Name, "install", nil, false)
+		}
 		m.hook(ctx, guild, name, "install", nil, false)
 	} else {
 		m.hook(ctx, guild, name, "update", map[string]any{"fromVersion": p.From, "rollback": p.Kind == PlanRollback}, false)
@@ -410,17 +425,17 @@ func (m *Manager) applyInstall(ctx context.Context, p *Plan, actor store.UserID)
 	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
 		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
 	}
-	if err := m.checkQuota(ctx, p.Guild); err != nil {
+	if err := m.checkQuota(ctx, p.Guild, 1+len(p.Dependencies)); err != nil {
 		return store.Version{}, err
 	}
 	nv, err := m.newLocalVersion(p, actor)
 	if err != nil {
 		return store.Version{}, err
 	}
-	// The version and the install are one transaction: a refusal leaves
-	// no version row behind.
+	// The version, the install and what it requires are one transaction:
+	// a refusal leaves no row behind.
 	ver, err := m.store.SaveAndInstall(ctx, nv,
-		store.Install{GuildID: p.Guild, Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
+		store.Install{GuildID: p.Guild, Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor}, dependencyInstalls(p, actor)...)
 	return ver, versionError(err, man, skyerr.InstallFailed)
 }
 
@@ -679,12 +694,6 @@ func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID,
 	if err != nil {
 		return nil, err
 	}
-	if err := m.checkRequires(ctx, guild, man); err != nil {
-		return nil, err
-	}
-	if err := m.checkQuota(ctx, guild); err != nil {
-		return nil, err
-	}
 	if err := m.checkPolicy(ctx, guild, man, false); err != nil {
 		return nil, err
 	}
@@ -692,8 +701,13 @@ func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID,
 	if err != nil {
 		return nil, err
 	}
+	deps, err := m.planDependencies(ctx, guild, man, g)
+	if err != nil {
+		return nil, err
+	}
 	p := &Plan{ID: newPlanID(), Kind: PlanInstall, Guild: guild, Actor: actor, Manifest: man,
-		AddedScopes: man.Scopes, Registrations: regs, Expires: m.now().Add(planTTL), program: prog, target: &ver}
+		AddedScopes: man.Scopes, Registrations: regs, Expires: m.now().Add(planTTL), program: prog, target: &ver,
+		Dependencies: deps, gallery: g}
 	p.Warnings = append(p.Warnings, m.commandConflicts(ctx, guild, man.Name, man, regs)...)
 	m.plans.put(p)
 	return p, nil
@@ -706,15 +720,18 @@ func (m *Manager) applyInstallPublished(ctx context.Context, p *Plan, actor stor
 	if in, err := m.store.InstallByName(ctx, p.Guild, man.Name); err == nil {
 		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s).", man.Name, in.Version)
 	}
-	if err := m.checkQuota(ctx, p.Guild); err != nil {
+	if err := m.checkQuota(ctx, p.Guild, 1+len(p.Dependencies)); err != nil {
 		return store.Version{}, err
 	}
 	if cur, err := m.store.Version(ctx, ver.ID); err != nil || cur.State != store.StatePublished {
 		return store.Version{}, skyerr.Wrap(err, skyerr.NotFound, "%s@%s is no longer published in the gallery.", man.Name, ver.Version)
 	}
-	err := m.store.CreateInstall(ctx, store.Install{GuildID: p.Guild, ExtensionID: ver.ExtensionID, VersionID: ver.ID,
-		Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})
+	err := m.store.CreateInstalls(ctx, append(dependencyInstalls(p, actor), store.Install{GuildID: p.Guild, ExtensionID: ver.ExtensionID, VersionID: ver.ID,
+		Enabled: true, GrantedScopes: man.Scopes, InstalledBy: actor})...)
 	if errors.Is(err, store.ErrExists) {
+		if len(p.Dependencies) > 0 {
+			return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s or an extension it requires was installed here in the meantime; nothing was changed, run /ext install again.", man.Name)
+		}
 		return store.Version{}, skyerr.New(skyerr.AlreadyExists, "%s is already installed here.", man.Name)
 	}
 	if err != nil {

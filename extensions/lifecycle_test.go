@@ -278,13 +278,13 @@ func TestRequiresMustBeInstalled(t *testing.T) {
 		return src
 	}
 	app := ext("welcome", "1.0.0", "welcome", "greetings-lib ^2.1")
-	if _, err := f.install(t, "g1", "welcome.skyext", app); !skyerr.Is(err, skyerr.InstallFailed) || !strings.Contains(err.Error(), "greetings-lib ^2.1 (not installed)") {
+	if _, err := f.install(t, "g1", "welcome.skyext", app); !skyerr.Is(err, skyerr.Dependency) || !strings.Contains(err.Error(), "needs greetings-lib ^2.1, which is not installed here") {
 		t.Fatalf("install without its dependency: %v", err)
 	}
 	if _, err := f.install(t, "g1", "lib.skyext", ext("greetings-lib", "2.0.0", "glib", "")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.install(t, "g1", "welcome.skyext", app); err == nil || !strings.Contains(err.Error(), "(2.0.0 is installed)") {
+	if _, err := f.install(t, "g1", "welcome.skyext", app); err == nil || !strings.Contains(err.Error(), "but greetings-lib 2.0.0 is installed here") {
 		t.Fatalf("install with a too old dependency: %v", err)
 	}
 	newer := ext("greetings-lib", "2.1.0", "glib", "")

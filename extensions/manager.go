@@ -89,7 +89,12 @@ type Manager struct {
 	watchers []func(store.GuildID) // hear of every change to a guild's installs
 	hooks    hookRunner            // runs lifecycle hooks; set by NewDispatcher
 	system   []uploaded            // the operator's system extensions (LoadSystem)
+	gallery  *Gallery              // where an upload's requirements come from (SetGallery)
 }
+
+// SetGallery lets installs of attached files bring the extensions they
+// require from g. Call it before the bot starts.
+func (m *Manager) SetGallery(g *Gallery) { m.gallery = g }
 
 // NewManager returns a Manager over st that runs code with runner.
 func NewManager(st *store.Store, runner Runner, opts Options) *Manager {
@@ -131,7 +136,7 @@ func (m *Manager) tier(name string) TierLimits {
 }
 
 // checkQuota refuses an install beyond the guild's tier quota.
-func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID) error {
+func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID, adding int) error {
 	p, g, err := m.policy(ctx, guild)
 	if err != nil {
 		return err
@@ -147,7 +152,10 @@ func (m *Manager) checkQuota(ctx context.Context, guild store.GuildID) error {
 	if err != nil {
 		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not read the installs of this server.")
 	}
-	if len(ins) >= limit {
+	if len(ins)+adding > limit {
+		if adding > 1 {
+			return skyerr.New(skyerr.InvalidState, "This install brings %d extensions with what it requires; this server has %d installed and %s allows %d.", adding, len(ins), whose, limit)
+		}
 		return skyerr.New(skyerr.InvalidState, "This server has %d extensions installed, the most %s allows; uninstall one first.", len(ins), whose)
 	}
 	return nil

@@ -28,6 +28,7 @@ const (
 	TooLarge       Code = "E_TOO_LARGE"       // an input is over its size limit
 	RateLimit      Code = "E_RATE_LIMIT"      // too many attempts; retry later
 	InstallFailed  Code = "E_INSTALL_FAILED"  // an install could not complete; nothing changed
+	Dependency     Code = "E_DEPENDENCY"      // an extension's @requires cannot be met: missing, conflicting, or a cycle
 	LoadFailed     Code = "E_LOAD_FAILED"     // code could not be loaded into a sandbox
 	RemoveFailed   Code = "E_REMOVE_FAILED"   // an uninstall could not complete
 	UpdateFailed   Code = "E_UPDATE_FAILED"   // an update or rollback could not complete
@@ -51,6 +52,7 @@ var Codes = []struct {
 	{TooLarge, "an input is over its size limit"},
 	{RateLimit, "too many attempts; the message says when to retry"},
 	{InstallFailed, "an install could not complete; nothing was changed"},
+	{Dependency, "an extension's `@requires` cannot be met: not in the gallery, in conflict with what is installed or another requirement, or a cycle; nothing was changed"},
 	{LoadFailed, "code could not be loaded into a sandbox"},
 	{RemoveFailed, "an uninstall could not complete"},
 	{UpdateFailed, "an update or rollback could not complete"},

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,15 @@ func consentText(p *extensions.Plan) string {
 			fmt.Fprintf(&b, "It no longer needs: %s.\n", codeList(p.RemovedScopes))
 		}
 	}
+	for _, d := range p.Dependencies {
+		fmt.Fprintf(&b, "It brings **%s** %s from the gallery (required by %s), which ", d.Manifest.Name, d.Manifest.Version, strings.Join(d.RequiredBy, ", "))
+		if len(d.Manifest.Scopes) == 0 {
+			b.WriteString("asks for no scopes.\n")
+		} else {
+			b.WriteString("asks to:\n")
+			writeScopes(&b, describe(d.Manifest.Scopes))
+		}
+	}
 	for _, w := range p.Warnings {
 		fmt.Fprintf(&b, "Note: %s.\n", w)
 	}
@@ -89,13 +99,25 @@ func consentButtons(p *extensions.Plan) []discordgo.MessageComponent {
 	label := map[extensions.PlanKind]string{
 		extensions.PlanInstall: "Install", extensions.PlanUpdate: "Update", extensions.PlanRollback: "Roll back",
 	}[p.Kind]
-	if len(p.Manifest.Scopes) > 0 && p.NeedsConsent() {
+	if len(p.Dependencies) > 0 {
+		label = fmt.Sprintf("Install all %d", 1+len(p.Dependencies))
+	}
+	if grantsScopes(p) && p.NeedsConsent() {
 		label += " and grant these scopes"
 	}
 	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: label, Style: discordgo.SuccessButton, CustomID: applyPrefix + p.ID},
 		discordgo.Button{Label: "Cancel", Style: discordgo.SecondaryButton, CustomID: cancelPrefix + p.ID},
 	}}}
+}
+
+// grantsScopes reports whether accepting p grants any scope, its own or
+// those of what it brings with it.
+func grantsScopes(p *extensions.Plan) bool {
+	if len(p.Manifest.Scopes) > 0 {
+		return true
+	}
+	return slices.ContainsFunc(p.Dependencies, func(d *extensions.Dependency) bool { return len(d.Manifest.Scopes) > 0 })
 }
 
 // appliedText tells the admin what a plan did.
@@ -106,6 +128,13 @@ func appliedText(p *extensions.Plan) string {
 		s := fmt.Sprintf("Installed **%s** %s — %s.", man.Name, man.Version, extensions.DescribeTrigger(man))
 		if len(man.Scopes) > 0 {
 			s += " Granted: " + codeList(man.Scopes) + "."
+		}
+		for _, d := range p.Dependencies {
+			s += fmt.Sprintf("\nWith it: **%s** %s", d.Manifest.Name, d.Manifest.Version)
+			if len(d.Manifest.Scopes) > 0 {
+				s += ", granted " + codeList(d.Manifest.Scopes)
+			}
+			s += "."
 		}
 		return s
 	case extensions.PlanUpdate:

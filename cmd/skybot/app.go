@@ -149,6 +149,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			}
 		},
 	})
+	mgr.SetGallery(gallery)
 	// A published version updates the guilds whose track allows it, in
 	// the background: the maintainer's Approve is answered at once.
 	background := &sync.WaitGroup{}

@@ -304,3 +304,75 @@ func TestAutoUpdateFollowsTheTrack(t *testing.T) {
 		t.Fatalf("policy = %q", got)
 	}
 }
+
+// /ext install brings what an extension requires from the gallery, on one
+// consent card, for a gallery install and for an attached file alike.
+func TestInstallBringsRequirementsFromTheGallery(t *testing.T) {
+	t.Parallel()
+	f := newGalleryGuild(t, nil)
+	e := f.e
+	prefixExt := func(name, scopes, requires string) []byte {
+		if requires != "" {
+			requires = "// @requires     " + requires + "\n"
+		}
+		return fmt.Appendf(nil, `// ==SkyExtension==
+// @name         %s
+// @version      1.0.0
+// @description  Answers !%s.
+// @scopes       %s
+%s// ==/SkyExtension==
+require('sky').prefix('%s', async (ctx) => { await ctx.reply('%s here'); });
+`, name, name, scopes, requires, name, name)
+	}
+	f.publish(prefixExt("greetlib", "messages_write, storage", ""))
+	f.publish(prefixExt("welcome", "messages_write", "greetlib ^1.0"))
+
+	card, _ := e.extMsg(e.admin, "install", []*discordgo.ApplicationCommandInteractionDataOption{
+		{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: "welcome"}})
+	for _, want := range []string{"Install **welcome** 1.0.0", "It brings **greetlib** 1.0.0 from the gallery (required by welcome 1.0.0), which asks to:", "• `storage` —"} {
+		if !strings.Contains(card.Content, want) {
+			t.Fatalf("consent card lacks %q:\n%s", want, card.Content)
+		}
+	}
+	if id, label := findButton(card, "Install"); id == "" || label != "Install all 2 and grant these scopes" {
+		t.Fatalf("consent button = %q", label)
+	}
+	if r := e.say(e.member, "!greetlib"); len(r) != 0 {
+		t.Fatal("a dependency ran before the consent")
+	}
+	answer, _ := e.click(e.admin, card, "Install all")
+	if !strings.Contains(answer, "Installed **welcome** 1.0.0") || !strings.Contains(answer, "With it: **greetlib** 1.0.0, granted `messages_write`, `storage`.") {
+		t.Fatalf("after consent: %q", answer)
+	}
+	for _, cmd := range []string{"greetlib", "welcome"} {
+		if r := e.say(e.member, "!"+cmd); len(r) != 1 || r[0].Content != cmd+" here" {
+			t.Fatalf("!%s answered %v", cmd, contents(r))
+		}
+	}
+	if answer, _ := e.ext(e.admin, "uninstall", keepData("greetlib")); !strings.HasPrefix(answer, "E_INVALID_STATE:") || !strings.Contains(answer, "welcome requires it") {
+		t.Fatalf("uninstall of a requirement: %q", answer)
+	}
+	for _, name := range []string{"welcome", "greetlib"} {
+		if answer, _ := e.ext(e.admin, "uninstall", keepData(name)); !strings.HasPrefix(answer, "Uninstalled") {
+			t.Fatalf("uninstall %s: %q", name, answer)
+		}
+	}
+
+	// An attached file's requirements come from the gallery too.
+	card, _ = e.extMsg(e.admin, "install", file("party.skyext", prefixExt("party", "messages_write", "greetlib ^1.0")))
+	if !strings.Contains(card.Content, "It brings **greetlib** 1.0.0 from the gallery (required by party 1.0.0)") {
+		t.Fatalf("upload's consent card:\n%s", card.Content)
+	}
+	if answer, _ := e.click(e.admin, card, "Install all"); !strings.Contains(answer, "With it: **greetlib** 1.0.0") {
+		t.Fatalf("upload with a requirement: %q", answer)
+	}
+	if r := e.say(e.member, "!greetlib"); len(r) != 1 {
+		t.Fatalf("!greetlib after the upload: %v", contents(r))
+	}
+
+	// Something not in the gallery is refused by name.
+	answer, _ = e.ext(e.admin, "install", file("lonely.skyext", prefixExt("lonely", "messages_write", "nowhere ^1.0")))
+	if answer != "E_DEPENDENCY: lonely 1.0.0 needs nowhere ^1.0, which is not installed here and not published in the gallery." {
+		t.Fatalf("a missing requirement: %q", answer)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -374,5 +375,20 @@ require('sky').prefix('%s', async (ctx) => { await ctx.reply('%s here'); });
 	answer, _ = e.ext(e.admin, "install", file("lonely.skyext", prefixExt("lonely", "messages_write", "nowhere ^1.0")))
 	if answer != "E_DEPENDENCY: lonely 1.0.0 needs nowhere ^1.0, which is not installed here and not published in the gallery." {
 		t.Fatalf("a missing requirement: %q", answer)
+	}
+
+	// Two published extensions that require each other are refused, naming
+	// the cycle, and nothing of either is installed. The gallery only takes
+	// requirements it has, so the cycle closes with a second version.
+	f.publish(prefixExt("ping", "messages_write", ""))
+	f.publish(prefixExt("pong", "messages_write", "ping ^1.0"))
+	f.publish(bytes.Replace(prefixExt("ping", "messages_write", "pong ^1.0"), []byte("1.0.0"), []byte("1.1.0"), 1))
+	answer, _ = e.ext(e.admin, "install", []*discordgo.ApplicationCommandInteractionDataOption{
+		{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: "ping"}})
+	if !strings.HasPrefix(answer, "E_DEPENDENCY:") || !strings.Contains(answer, "ping → pong → ping") {
+		t.Fatalf("a cycle: %q", answer)
+	}
+	if r := e.say(e.member, "!pong"); len(r) != 0 {
+		t.Fatalf("!pong answered after a refused cycle: %v", contents(r))
 	}
 }

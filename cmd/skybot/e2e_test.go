@@ -833,3 +833,74 @@ func TestDiscordRefusalReachesTheExtensionLog(t *testing.T) {
 		t.Fatalf("the refusal is not in /ext logs: %q", logs)
 	}
 }
+
+// Two admins accepting two consent cards for the same extension at the same
+// moment: one install wins, the other is told it already exists, and the
+// guild has one install, one version and one answer per message.
+func TestRacingConsentClicksInstallOnce(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	var cards []*discordgo.Message
+	for _, src := range [][]byte{
+		helloVersion("1.0.0", "messages_write", "Hello"),
+		helloVersion("1.0.1", "messages_write", "Howdy"),
+	} {
+		card, _ := e.extMsg(e.admin, "install", file("hello.skyext", src))
+		cards = append(cards, card)
+	}
+	type result struct {
+		answer string
+		err    error
+	}
+	results := make(chan result, len(cards))
+	for _, card := range cards {
+		id, _ := findButton(card, "Install")
+		go func() {
+			it, err := e.srv.ClickButton(card.ChannelID, card.ID, e.admin.UserID, id)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			resp, err := it.WaitResponse(ctx)
+			if err == nil && resp.Message == nil {
+				err = fmt.Errorf("no message in the response")
+			}
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			results <- result{answer: resp.Message.Content}
+		}()
+	}
+	var installed, refused int
+	for range cards {
+		r := <-results
+		switch {
+		case r.err != nil:
+			t.Fatalf("click: %v", r.err)
+		case strings.Contains(r.answer, "Installed **hello**"):
+			installed++
+		case strings.HasPrefix(r.answer, "E_ALREADY_EXISTS:"):
+			refused++
+		default:
+			t.Fatalf("unexpected answer %q", r.answer)
+		}
+	}
+	if installed != 1 || refused != 1 {
+		t.Fatalf("installed %d, refused %d; want one of each", installed, refused)
+	}
+	ctx := context.Background()
+	ins, err := e.app.store.Installs(ctx, store.GuildID(e.g.ID))
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("installs = %v (%v), want 1", ins, err)
+	}
+	vers, err := e.app.store.Versions(ctx, ins[0].ExtensionID)
+	if err != nil || len(vers) != 1 {
+		t.Fatalf("versions = %d (%v), want 1: the refused install wrote nothing", len(vers), err)
+	}
+	if r := e.say(e.member, "!hello"); len(r) != 1 {
+		t.Fatalf("!hello answered %v, want one reply", contents(r))
+	}
+}

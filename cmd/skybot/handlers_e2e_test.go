@@ -350,3 +350,63 @@ require('sky').prefix('fine', async (ctx) => {
 		t.Fatalf("fine with debts allowed: %v", contents(r))
 	}
 }
+
+// Two extensions that both declare /poll: the one installed first keeps
+// the name, the second's consent card says so, and when the first leaves
+// the second's /poll takes its place.
+func TestSlashCommandNameConflict(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	if answer := e.install([]byte(pollExt)); !strings.Contains(answer, "Installed **poll** 1.0.0") {
+		t.Fatalf("install: %q", answer)
+	}
+	rival := []byte(`// ==SkyExtension==
+// @name         rival
+// @version      1.0.0
+// @description  Another poll
+// @scopes       messages_write
+// ==/SkyExtension==
+require('sky').command({ name: 'poll', description: 'Rival poll',
+  options: [{ type: 'string', name: 'question', description: 'What', required: true }],
+}, (ctx) => ctx.reply('Rival: ' + ctx.options.question));
+`)
+	card, _ := e.extMsg(e.admin, "install", file("rival.skyext", rival))
+	if !strings.Contains(card.Content, "/poll already belongs to poll (installed first)") {
+		t.Fatalf("consent card does not name the conflict:\n%s", card.Content)
+	}
+	if answer, _ := e.click(e.admin, card, "Install"); !strings.Contains(answer, "Installed **rival** 1.0.0") {
+		t.Fatalf("rival install: %q", answer)
+	}
+	ask := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			it := e.waitSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "poll",
+				Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "question", Type: discordgo.ApplicationCommandOptionString, Value: "tea"}}})
+			msg, err := it.WaitMessage(ctx, func(m *discordgo.Message) bool { return m.Content != "" })
+			cancel()
+			if err == nil && msg.Content == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/poll answered %v, %v; want %q", msg, err, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ask("Poll: tea")
+	var polls int
+	for _, c := range e.srv.Commands(e.g.ID) {
+		if c.Name == "poll" {
+			polls++
+		}
+	}
+	if polls != 1 {
+		t.Fatalf("/poll registered %d times", polls)
+	}
+	if answer, _ := e.ext(e.admin, "uninstall", keepData("poll")); !strings.HasPrefix(answer, "Uninstalled") {
+		t.Fatalf("uninstall poll: %q", answer)
+	}
+	ask("Rival: tea")
+}

@@ -163,6 +163,9 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			}
 		})
 	})
+	// The review channel's cards and the authors' DMs.
+	review := commands.NewReview(gallery, st, session, cfg.Gallery.ReviewChannelID, session.Client, log)
+	watchers = append(watchers, review.Watch)
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	sched := extensions.NewScheduler(disp, h.now)
 	exec.SetScheduler(sched)
@@ -172,6 +175,8 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Dispatcher: disp,
 		Interactions: commands.All{
 			commands.NewExt(mgr, gallery, session.Client, log),
+			commands.NewGallery(gallery, log),
+			review,
 		},
 		CommandGuildID: cfg.Discord.CommandGuildID,
 		AfterMessage:   h.afterMessage,

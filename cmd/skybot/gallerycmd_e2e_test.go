@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/store"
+)
+
+// galleryExt is a small .skyext called name at version, with header lines
+// (e.g. "@tags Games") added.
+func galleryExt(name, version, description string, header ...string) []byte {
+	var extra string
+	for _, h := range header {
+		extra += "// " + h + "\n"
+	}
+	return fmt.Appendf(nil, `// ==SkyExtension==
+// @name         %s
+// @version      %s
+// @description  %s
+// @scopes       messages_write
+%s// ==/SkyExtension==
+const sky = require('sky');
+sky.prefix('%s', async (ctx) => { await ctx.reply('%s %s'); });
+`, name, version, description, extra, name, name, version)
+}
+
+// newGalleryAdminGuild is newGuild with the guild's admin (ada) also one of
+// skybot's gallery administrators and maintainer as a maintainer. Member
+// ids exist only once the emulated guild does, so the app is assembled a
+// second time with them in its configuration.
+func newGalleryAdminGuild(t *testing.T, maintainer string) *guild {
+	t.Helper()
+	e := assembleGuild(t, func(c *config.Config) { c.Gallery.Maintainers = []string{maintainer} }, hooks{})
+	if err := e.app.close(); err != nil {
+		t.Fatalf("close the first app: %v", err)
+	}
+	e.cfg.Gallery.Admins = []string{e.admin.UserID}
+	var err error
+	if e.app, err = assemble(context.Background(), e.cfg, e.session, nil, hooks{afterMessage: e.afterMessage}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.app.start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return e
+}
+
+// galleryCmd runs /gallery sub as m and returns skybot's answer.
+func (e *guild) galleryCmd(m discordtest.Member, sub string, opts ...*discordgo.ApplicationCommandInteractionDataOption) *discordgo.Message {
+	e.t.Helper()
+	it, err := e.srv.RunSlash(discordtest.SlashInput{
+		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "gallery",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
+	})
+	if err != nil {
+		e.t.Fatalf("/gallery %s: %v", sub, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" || len(msg.Embeds) > 0 })
+	if err != nil {
+		e.t.Fatalf("/gallery %s: no answer: %v", sub, err)
+	}
+	if !it.Response().Ephemeral {
+		e.t.Errorf("/gallery %s answered in public: %q", sub, msg.Content)
+	}
+	return msg
+}
+
+// galleryChoices asks /gallery sub's autocomplete for option focused,
+// typed so far as typed.
+func (e *guild) galleryChoices(sub, focused, typed string) []*discordgo.ApplicationCommandOptionChoice {
+	e.t.Helper()
+	it, err := e.srv.Autocomplete(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: e.member.UserID, Name: "gallery",
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand,
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: focused, Type: discordgo.ApplicationCommandOptionString, Value: typed, Focused: true}}}}}, focused)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := it.WaitResponse(ctx)
+	if err != nil {
+		e.t.Fatalf("autocomplete /gallery %s %s: %v", sub, focused, err)
+	}
+	return resp.Choices
+}
+
+func strOpt(name, value string) *discordgo.ApplicationCommandInteractionDataOption {
+	return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: discordgo.ApplicationCommandOptionString, Value: value}
+}
+
+func boolOpt(name string, value bool) *discordgo.ApplicationCommandInteractionDataOption {
+	return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: discordgo.ApplicationCommandOptionBoolean, Value: value}
+}
+
+func intOpt(name string, value int) *discordgo.ApplicationCommandInteractionDataOption {
+	return &discordgo.ApplicationCommandInteractionDataOption{Name: name, Type: discordgo.ApplicationCommandOptionInteger, Value: float64(value)}
+}
+
+func userOpt(id string) *discordgo.ApplicationCommandInteractionDataOption {
+	return &discordgo.ApplicationCommandInteractionDataOption{Name: "user", Type: discordgo.ApplicationCommandOptionUser, Value: id}
+}
+
+// embedText flattens a message's embeds into one string to search.
+func embedText(m *discordgo.Message) string {
+	var b strings.Builder
+	for _, e := range m.Embeds {
+		b.WriteString(e.Title + "\n" + e.Description + "\n")
+		for _, f := range e.Fields {
+			b.WriteString(f.Name + "\n" + f.Value + "\n")
+		}
+		if e.Footer != nil {
+			b.WriteString(e.Footer.Text + "\n")
+		}
+	}
+	return b.String()
+}
+
+// listed is the extension names of a list answer, in order.
+func listed(m *discordgo.Message) []string {
+	var names []string
+	for _, e := range m.Embeds {
+		for _, f := range e.Fields {
+			name, _, _ := strings.Cut(f.Name, "@")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// TestGalleryCommands drives /gallery as members and a gallery
+// administrator see it: search by text, tag and category with
+// autocomplete, info, ratings that replace each other, featuring,
+// unlisting, refusals for anyone else, and a ban that stops submissions.
+func TestGalleryCommands(t *testing.T) {
+	t.Parallel()
+	const ann, bob, maintainer = "710000000000000001", "710000000000000002", "710000000000000003"
+	e := newGalleryAdminGuild(t, maintainer)
+	ctx := context.Background()
+	submit := func(author string, data []byte) (extensions.Submission, error) {
+		return e.app.gallery.Submit(ctx, store.UserID(author), nil, extensions.Upload{Filename: "ext.skyext", Size: int64(len(data))},
+			func(context.Context, int64) ([]byte, error) { return data, nil })
+	}
+	publish := func(author string, data []byte) {
+		t.Helper()
+		sub, err := submit(author, data)
+		if err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		if _, err := e.app.gallery.Claim(ctx, maintainer, nil, sub.Version.ID); err != nil {
+			t.Fatalf("claim: %v", err)
+		}
+		if _, err := e.app.gallery.Approve(ctx, maintainer, nil, sub.Version.ID); err != nil {
+			t.Fatalf("approve: %v", err)
+		}
+	}
+	publish(ann, galleryExt("welcome-kit", "1.0.0", "Welcomes new members.", "@tags Social, Greetings"))
+	publish(ann, galleryExt("welcome-kit", "1.1.0", "Welcomes new members warmly.", "@tags Social, Greetings"))
+	publish(bob, galleryExt("dice", "1.0.0", "Rolls dice for games.", "@tags Games, Greetings"))
+
+	// Search by text, tag and category.
+	if got := listed(e.galleryCmd(e.member, "search", strOpt("query", "welcome"))); len(got) != 1 || got[0] != "welcome-kit" {
+		t.Errorf("search welcome = %v", got)
+	}
+	m := e.galleryCmd(e.member, "search", strOpt("query", "dice"))
+	if text := embedText(m); !strings.Contains(text, "dice@1.0.0") || !strings.Contains(text, "Rolls dice for games.") ||
+		!strings.Contains(text, "not rated yet") || !strings.Contains(text, "0 installs") ||
+		!strings.Contains(text, "/gallery info") || !strings.Contains(text, "/ext install extension:") {
+		t.Errorf("search dice shows %q", text)
+	}
+	if got := listed(e.galleryCmd(e.member, "search", strOpt("tag", "Greetings"))); len(got) != 2 {
+		t.Errorf("search tag greetings = %v, want both", got)
+	}
+	if got := listed(e.galleryCmd(e.member, "search", strOpt("category", "games"))); len(got) != 1 || got[0] != "dice" {
+		t.Errorf("search category games = %v", got)
+	}
+	if m := e.galleryCmd(e.member, "search", strOpt("query", "zebra")); len(m.Embeds) != 0 || !strings.Contains(m.Content, "No published extension matches") {
+		t.Errorf("search with no result = %q, %d embeds", m.Content, len(m.Embeds))
+	}
+
+	// Autocomplete: names with version and description, and tags.
+	if cs := e.galleryChoices("search", "query", "wel"); len(cs) != 1 || cs[0].Value != "welcome-kit" || cs[0].Name != "welcome-kit 1.1.0 — Welcomes new members warmly." {
+		t.Errorf("query autocomplete = %+v", cs)
+	}
+	if cs := e.galleryChoices("info", "name", "di"); len(cs) != 1 || cs[0].Value != "dice" {
+		t.Errorf("name autocomplete = %+v", cs)
+	}
+	if cs := e.galleryChoices("search", "tag", "gr"); len(cs) != 1 || cs[0].Value != "greetings" || cs[0].Name != "greetings (2)" {
+		t.Errorf("tag autocomplete = %+v", cs)
+	}
+
+	// Ratings: one per user, replaced when rated again.
+	if m := e.galleryCmd(e.member, "rate", strOpt("name", "welcome-kit"), intOpt("stars", 5), strOpt("review", "Lovely")); !strings.Contains(m.Content, "★ 5.0 (1 rating)") {
+		t.Errorf("first rating = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.member, "rate", strOpt("name", "welcome-kit"), intOpt("stars", 3), strOpt("review", "Fine, a bit loud")); !strings.Contains(m.Content, "★ 3.0 (1 rating)") {
+		t.Errorf("rating again = %q, want it replaced", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "rate", strOpt("name", "welcome-kit"), intOpt("stars", 4)); !strings.Contains(m.Content, "★ 3.5 (2 ratings)") {
+		t.Errorf("a second user's rating = %q", m.Content)
+	}
+
+	// Info: versions, scopes, rating, labels and the newest ratings.
+	info := embedText(e.galleryCmd(e.member, "info", strOpt("name", "welcome-kit")))
+	for _, want := range []string{"<@" + ann + ">", "latest 1.1.0", "1.0.0 — 0 active", "1.1.0 — 0 active", "`messages_write`",
+		"★ 3.5 (2 ratings)", "category `social`", "`greetings`", "Fine, a bit loud"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("info lacks %q:\n%s", want, info)
+		}
+	}
+	if strings.Contains(info, "Lovely") {
+		t.Errorf("info still shows the replaced rating:\n%s", info)
+	}
+
+	// Featured: nothing, then what an administrator features.
+	if m := e.galleryCmd(e.member, "featured"); !strings.Contains(m.Content, "No extension is featured") {
+		t.Errorf("featured before = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.member, "feature", strOpt("name", "dice"), boolOpt("on", true)); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's feature = %q, want E_FORBIDDEN", m.Content)
+	}
+	if m := e.galleryCmd(e.member, "featured"); !strings.Contains(m.Content, "No extension is featured") {
+		t.Errorf("featured after a refused feature = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "feature", strOpt("name", "dice"), boolOpt("on", true)); !strings.Contains(m.Content, "**dice** is featured now") {
+		t.Errorf("admin feature = %q", m.Content)
+	}
+	if got := listed(e.galleryCmd(e.member, "featured")); len(got) != 1 || got[0] != "dice" {
+		t.Errorf("featured = %v, want dice", got)
+	}
+
+	// Unlisting: out of search, still there by name; refused for members.
+	if m := e.galleryCmd(e.member, "unlist", strOpt("name", "welcome-kit"), boolOpt("on", true)); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's unlist = %q, want E_FORBIDDEN", m.Content)
+	}
+	if got := listed(e.galleryCmd(e.member, "search", strOpt("query", "welcome"))); len(got) != 1 {
+		t.Errorf("search after a refused unlist = %v", got)
+	}
+	if m := e.galleryCmd(e.admin, "unlist", strOpt("name", "welcome-kit"), boolOpt("on", true)); !strings.Contains(m.Content, "is unlisted") {
+		t.Errorf("admin unlist = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.member, "search", strOpt("query", "welcome")); !strings.Contains(m.Content, "No published extension matches") {
+		t.Errorf("search after unlisting = %q %v", m.Content, listed(m))
+	}
+	if cs := e.galleryChoices("info", "name", "wel"); len(cs) != 0 {
+		t.Errorf("autocomplete offers an unlisted extension: %+v", cs)
+	}
+	if info := embedText(e.galleryCmd(e.member, "info", strOpt("name", "welcome-kit"))); !strings.Contains(info, "unlisted") || !strings.Contains(info, "latest 1.1.0") {
+		t.Errorf("info of an unlisted extension:\n%s", info)
+	}
+
+	// Bans: refused for members; an administrator's ban stops submissions
+	// and takes the author's extensions out of search; unban lifts it.
+	if m := e.galleryCmd(e.member, "ban", userOpt(bob), strOpt("reason", "spam")); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's ban = %q, want E_FORBIDDEN", m.Content)
+	}
+	if _, err := submit(bob, galleryExt("dice", "1.1.0", "Rolls more dice.")); err != nil {
+		t.Fatalf("a submission after a refused ban: %v", err)
+	}
+	if m := e.galleryCmd(e.admin, "ban", userOpt(bob), strOpt("reason", "Copied code")); !strings.Contains(m.Content, "<@"+bob+"> is banned") {
+		t.Errorf("admin ban = %q", m.Content)
+	}
+	if _, err := submit(bob, galleryExt("coin", "1.0.0", "Flips coins.")); err == nil || !strings.Contains(err.Error(), "banned") {
+		t.Errorf("a banned author's submission: %v, want refused", err)
+	}
+	if m := e.galleryCmd(e.member, "search", strOpt("query", "dice")); !strings.Contains(m.Content, "No published extension matches") {
+		t.Errorf("search for a banned author's extension = %q %v", m.Content, listed(m))
+	}
+	if m := e.galleryCmd(e.member, "unban", userOpt(bob)); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's unban = %q, want E_FORBIDDEN", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "unban", userOpt(bob)); !strings.Contains(m.Content, "may use the gallery again") {
+		t.Errorf("admin unban = %q", m.Content)
+	}
+	if _, err := submit(bob, galleryExt("coin", "1.0.0", "Flips coins.")); err != nil {
+		t.Errorf("a submission after the unban: %v", err)
+	}
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/skyext/skybot/bot/config"
+	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/bot/discordtest/spec"
+)
+
+// reviewGuild is a guild with a review channel, an author, a maintainer
+// (by config) and skybot connected.
+type reviewGuild struct {
+	*guild
+	review     discordtest.Channel
+	author     discordtest.Member
+	maintainer discordtest.Member
+}
+
+func newReviewGuild(t *testing.T) *reviewGuild {
+	t.Helper()
+	v, err := spec.Shared()
+	if err != nil {
+		t.Fatalf("Discord's API description: %v", err)
+	}
+	srv := discordtest.NewForTest(t, discordtest.Options{Validator: v})
+	e := &guild{t: t, srv: srv, handled: map[string]chan struct{}{}}
+	e.g = srv.CreateGuild("Test Guild")
+	e.general = srv.AddChannel(e.g.ID, "general", discordgo.ChannelTypeGuildText)
+	rg := &reviewGuild{guild: e, review: srv.AddChannel(e.g.ID, "review", discordgo.ChannelTypeGuildText)}
+	admins := srv.AddRole(e.g.ID, "Admins", discordgo.PermissionManageGuild)
+	e.admin = srv.AddMember(e.g.ID, "ada", admins.ID)
+	e.member = srv.AddMember(e.g.ID, "max")
+	rg.author = srv.AddMember(e.g.ID, "aria")
+	rg.maintainer = srv.AddMember(e.g.ID, "mona")
+	if err := srv.AllowCommand(e.g.ID, "ext", e.g.ID); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Store.Path = filepath.Join(t.TempDir(), "skybot.db")
+	cfg.Discord.CommandGuildID = e.g.ID
+	cfg.Gallery.Maintainers = []string{rg.maintainer.UserID}
+	cfg.Gallery.ReviewChannelID = rg.review.ID
+	e.cfg = cfg
+	if e.session, err = emulatorSession(srv); err != nil {
+		t.Fatal(err)
+	}
+	if e.app, err = assemble(context.Background(), cfg, e.session, nil, hooks{afterMessage: e.afterMessage}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.app.close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.app.start(ctx); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return rg
+}
+
+// slash runs /name sub as m and returns skybot's (final) answer.
+func (e *reviewGuild) slash(m discordtest.Member, name, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (string, discordtest.Response) {
+	e.t.Helper()
+	it, err := e.srv.RunSlash(discordtest.SlashInput{
+		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: name,
+		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
+	})
+	if err != nil {
+		e.t.Fatalf("/%s %s: %v", name, sub, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	if err != nil {
+		e.t.Fatalf("/%s %s: no answer: %v", name, sub, err)
+	}
+	return msg.Content, it.Response()
+}
+
+// card is the review channel's only card for name version.
+func (e *reviewGuild) card(title string) *discordgo.Message {
+	e.t.Helper()
+	var found []*discordgo.Message
+	for _, m := range e.srv.Messages(e.review.ID) {
+		if len(m.Embeds) == 1 && m.Embeds[0].Title == title {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		e.t.Fatalf("%d cards titled %q in the review channel, want 1", len(found), title)
+	}
+	return found[0]
+}
+
+func field(m *discordgo.Message, name string) string {
+	for _, f := range m.Embeds[0].Fields {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// feedback presses the card's label button as m and submits its modal
+// with text; it returns skybot's answer.
+func (e *reviewGuild) feedback(m discordtest.Member, card *discordgo.Message, label, text string) string {
+	e.t.Helper()
+	id, _ := findButton(card, label)
+	it, err := e.srv.ClickButton(card.ChannelID, card.ID, m.UserID, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := it.WaitResponse(ctx)
+	if err != nil || resp.Modal == nil {
+		e.t.Fatalf("%s answered %+v, %v; want a modal", label, resp, err)
+	}
+	sent, err := e.srv.SubmitModal(it, m.UserID, resp.Modal.CustomID, map[string]string{"review:feedback": text})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	msg, err := sent.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	if err != nil {
+		e.t.Fatalf("feedback: no answer: %v", err)
+	}
+	return msg.Content
+}
+
+func dmsOf(e *reviewGuild, user string) string {
+	var out []string
+	for _, m := range e.srv.DMs(user) {
+		out = append(out, m.Content)
+	}
+	return strings.Join(out, "\n---\n")
+}
+
+// greeterWithUnusedScope asks for storage it never uses: the scan warns.
+func greeterWithUnusedScope(version, greeting string) []byte {
+	return []byte(strings.Replace(string(greeterVersion(version, greeting)), "messages_write", "messages_write, storage", 1))
+}
+
+// TestReviewThroughTheChannel follows a submission through Discord: the
+// author submits with /publish, the card shows findings and the code,
+// a non-maintainer's click changes nothing, a maintainer claims and
+// approves, the author is told by DM, and the version installs. Then a
+// newer version is rejected with feedback through the modal: the author
+// reads it, the card says so, and the published version is untouched.
+func TestReviewThroughTheChannel(t *testing.T) {
+	t.Parallel()
+	e := newReviewGuild(t)
+	ctx := context.Background()
+
+	got, resp := e.slash(e.author, "publish", "submit", file("greeter.skyext", greeterWithUnusedScope("1.0.0", "Hello")))
+	if !strings.Contains(got, "Queued **greeter** 1.0.0 for review (position 1 of 1") || !strings.Contains(got, "storage") || !resp.Ephemeral {
+		t.Fatalf("/publish submit = %q (ephemeral %v)", got, resp.Ephemeral)
+	}
+	card := e.card("greeter 1.0.0")
+	if f := field(card, "Scan findings"); !strings.Contains(f, "storage") {
+		t.Fatalf("findings on the card = %q", f)
+	}
+	if len(card.Attachments) != 1 || card.Attachments[0].Filename != "greeter-1.0.0.js" {
+		t.Fatalf("card attachments = %+v", card.Attachments)
+	}
+	if code, _ := e.srv.Attachment(card.Attachments[0].ID); !strings.Contains(string(code), "Hello from") {
+		t.Fatalf("attached code = %q", code)
+	}
+	if f := field(card, "Author"); !strings.Contains(f, "<@"+e.author.UserID+">") {
+		t.Fatalf("author field = %q", f)
+	}
+	before := field(card, "State")
+
+	if answer, r := e.click(e.member, card, "Claim"); !strings.HasPrefix(answer, "E_FORBIDDEN:") || !r.Ephemeral {
+		t.Fatalf("a member's Claim = %q", answer)
+	}
+	if after := field(e.card("greeter 1.0.0"), "State"); after != before {
+		t.Fatalf("a refused click changed the card: %q → %q", before, after)
+	}
+	if answer, _ := e.click(e.maintainer, card, "Claim"); !strings.HasPrefix(answer, "You claimed **greeter** 1.0.0") {
+		t.Fatalf("Claim = %q", answer)
+	}
+	card = e.card("greeter 1.0.0")
+	if f := field(card, "State"); !strings.Contains(f, "claimed by <@"+e.maintainer.UserID+">") {
+		t.Fatalf("state after the claim = %q", f)
+	}
+	if answer, _ := e.click(e.member, card, "Approve"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+		t.Fatalf("a member's Approve = %q", answer)
+	}
+	if answer, _ := e.click(e.maintainer, card, "Approve"); !strings.HasPrefix(answer, "Published **greeter** 1.0.0") {
+		t.Fatalf("Approve = %q", answer)
+	}
+	card = e.card("greeter 1.0.0")
+	if f, h := field(card, "State"), field(card, "History"); f != "Published." || !strings.Contains(h, "approved") || len(card.Components) != 0 {
+		t.Fatalf("card after approval: state %q, history %q, %d component rows", f, h, len(card.Components))
+	}
+	if dm := dmsOf(e, e.author.UserID); !strings.Contains(dm, "**greeter** 1.0.0 was approved") {
+		t.Fatalf("author's DMs = %q", dm)
+	}
+	installed, _ := e.extMsg(e.admin, "install", []*discordgo.ApplicationCommandInteractionDataOption{{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: "greeter"}})
+	if answer, _ := e.click(e.admin, installed, "Install"); !strings.HasPrefix(answer, "Installed **greeter** 1.0.0") {
+		t.Fatalf("install = %q", answer)
+	}
+	if replies := e.say(e.member, "!greet"); len(replies) != 1 || replies[0].Content != "Hello from 1.0.0" {
+		t.Fatalf("!greet = %v", contents(replies))
+	}
+
+	// A newer version, rejected with feedback.
+	if got, _ := e.slash(e.author, "publish", "submit", file("greeter.skyext", greeterVersion("1.1.0", "Yo"))); !strings.Contains(got, "Queued **greeter** 1.1.0") {
+		t.Fatalf("second submit = %q", got)
+	}
+	card = e.card("greeter 1.1.0")
+	if d := card.Embeds[0].Description; !strings.Contains(d, "live 1.0.0") || !strings.Contains(d, "+ ") {
+		t.Fatalf("card diff = %q", d)
+	}
+	e.click(e.maintainer, card, "Claim")
+	const why = "Yo is too informal for a greeter; keep Hello."
+	if answer, _ := e.click(e.member, e.card("greeter 1.1.0"), "Reject"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+		t.Fatalf("a member's rejection = %q", answer)
+	}
+	if answer := e.feedback(e.maintainer, e.card("greeter 1.1.0"), "Reject", why); !strings.HasPrefix(answer, "Rejected **greeter** 1.1.0") {
+		t.Fatalf("rejection = %q", answer)
+	}
+	card = e.card("greeter 1.1.0")
+	if f, h := field(card, "State"), field(card, "History"); f != "Rejected." || !strings.Contains(h, why) {
+		t.Fatalf("card after rejection: state %q, history %q", f, h)
+	}
+	if dm := dmsOf(e, e.author.UserID); !strings.Contains(dm, "1.1.0 was rejected") || !strings.Contains(dm, why) {
+		t.Fatalf("author's DMs = %q", dm)
+	}
+	live, err := e.app.gallery.Published(ctx, "greeter", "")
+	if err != nil || live.Version != "1.0.0" {
+		t.Fatalf("published after the rejection = %s, %v", live.Version, err)
+	}
+	if got, _ := e.slash(e.author, "publish", "status", nil); !strings.Contains(got, "1.1.0 — rejected: “"+why+"”") || !strings.Contains(got, "1.0.0 — published") {
+		t.Fatalf("/publish status = %q", got)
+	}
+}
+
+func namedGreeter(name, version string) []byte {
+	return []byte(strings.Replace(string(greeterVersion(version, "Hi")), "@name         greeter", "@name         "+name, 1))
+}
+
+// TestReviewQueueOrder lists the queue for maintainers only, an author
+// with approved versions ahead of a newcomer who submitted earlier; an
+// author withdraws their own queued version, and nobody else's.
+func TestReviewQueueOrder(t *testing.T) {
+	t.Parallel()
+	e := newReviewGuild(t)
+	ctx := context.Background()
+	// The author has a published version: a record that raises them.
+	if got, _ := e.slash(e.author, "publish", "submit", file("a.skyext", namedGreeter("veteran", "1.0.0"))); !strings.Contains(got, "Queued") {
+		t.Fatalf("submit = %q", got)
+	}
+	card := e.card("veteran 1.0.0")
+	e.click(e.maintainer, card, "Claim")
+	e.click(e.maintainer, e.card("veteran 1.0.0"), "Approve")
+
+	if got, _ := e.slash(e.member, "publish", "submit", file("b.skyext", namedGreeter("newcomer", "1.0.0"))); !strings.Contains(got, "position 1 of 1") {
+		t.Fatalf("newcomer's submit = %q", got)
+	}
+	if got, _ := e.slash(e.author, "publish", "submit", file("a.skyext", namedGreeter("veteran", "1.1.0"))); !strings.Contains(got, "position 1 of 2") {
+		t.Fatalf("veteran's second submit = %q", got)
+	}
+	if got, r := e.slash(e.member, "review", "queue", nil); !strings.HasPrefix(got, "E_FORBIDDEN:") || !r.Ephemeral {
+		t.Fatalf("a member's /review queue = %q", got)
+	}
+	got, r := e.slash(e.maintainer, "review", "queue", nil)
+	v, n := strings.Index(got, "1. **veteran** 1.1.0"), strings.Index(got, "2. **newcomer** 1.0.0")
+	if v < 0 || n < 0 || !r.Ephemeral {
+		t.Fatalf("/review queue = %q", got)
+	}
+
+	version := func(name string) []*discordgo.ApplicationCommandInteractionDataOption {
+		return []*discordgo.ApplicationCommandInteractionDataOption{
+			{Name: "name", Type: discordgo.ApplicationCommandOptionString, Value: name},
+			{Name: "version", Type: discordgo.ApplicationCommandOptionString, Value: "1.0.0"}}
+	}
+	if got, _ := e.slash(e.author, "publish", "withdraw", version("newcomer")); !strings.HasPrefix(got, "E_FORBIDDEN:") {
+		t.Fatalf("withdrawing someone else's version = %q", got)
+	}
+	if got, _ := e.slash(e.member, "publish", "withdraw", version("newcomer")); !strings.HasPrefix(got, "Withdrew **newcomer** 1.0.0") {
+		t.Fatalf("withdraw = %q", got)
+	}
+	if f := field(e.card("newcomer 1.0.0"), "State"); f != "Withdrawn by its author." {
+		t.Fatalf("card after withdrawal: %q", f)
+	}
+	if q, err := e.app.gallery.Queue(ctx); err != nil || len(q) != 1 || q[0].Version.Name != "veteran" {
+		t.Fatalf("queue after withdrawal = %+v, %v", q, err)
+	}
+}

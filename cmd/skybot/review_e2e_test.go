@@ -239,6 +239,30 @@ func TestReviewThroughTheChannel(t *testing.T) {
 	if got, _ := e.slash(e.author, "publish", "status", nil); !strings.Contains(got, "1.1.0 — rejected: “"+why+"”") || !strings.Contains(got, "1.0.0 — published") {
 		t.Fatalf("/publish status = %q", got)
 	}
+
+	// Another, sent back for changes: the card and the DM carry the
+	// feedback, and the live version still installs.
+	if got, _ := e.slash(e.author, "publish", "submit", file("greeter.skyext", greeterVersion("1.2.0", "Hi"))); !strings.Contains(got, "Queued **greeter** 1.2.0") {
+		t.Fatalf("third submit = %q", got)
+	}
+	e.click(e.maintainer, e.card("greeter 1.2.0"), "Claim")
+	const change = "Say which version answers, please."
+	if answer, _ := e.click(e.member, e.card("greeter 1.2.0"), "Request changes"); !strings.HasPrefix(answer, "E_FORBIDDEN:") {
+		t.Fatalf("a member's request for changes = %q", answer)
+	}
+	if answer := e.feedback(e.maintainer, e.card("greeter 1.2.0"), "Request changes", change); strings.HasPrefix(answer, "E_") {
+		t.Fatalf("request for changes = %q", answer)
+	}
+	card = e.card("greeter 1.2.0")
+	if f, h := field(card, "State"), field(card, "History"); f != "Sent back for changes." || !strings.Contains(h, change) || len(card.Components) != 0 {
+		t.Fatalf("card after the request: state %q, history %q, %d component rows", f, h, len(card.Components))
+	}
+	if dm := dmsOf(e, e.author.UserID); !strings.Contains(dm, "asks for changes to **greeter** 1.2.0") || !strings.Contains(dm, change) {
+		t.Fatalf("author's DMs = %q", dm)
+	}
+	if live, err := e.app.gallery.Published(ctx, "greeter", ""); err != nil || live.Version != "1.0.0" {
+		t.Fatalf("published after the request = %s, %v", live.Version, err)
+	}
 }
 
 func namedGreeter(name, version string) []byte {

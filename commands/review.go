@@ -78,6 +78,9 @@ func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 		DMPermission: &dm,
 		Options: []*discordgo.ApplicationCommandOption{
 			sub("queue", "List the versions waiting for review, highest priority first"),
+			sub("show", "Show a version's review card here, only to you",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The version", Required: true}),
 		},
 	}}
 }
@@ -124,6 +127,8 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 		rv.status(r, actor, stringOption(sub, "name"))
 	case "review queue":
 		rv.queue(r, actor, roles)
+	case "review show":
+		rv.show(r, actor, roles, stringOption(sub, "name"), stringOption(sub, "version"))
 	default:
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/%s %s is not a subcommand.", data.Name, sub.Name)))
 	}
@@ -253,6 +258,22 @@ func (rv *Review) queue(r *responder, actor store.UserID, roles []string) {
 		b.WriteString(line + "\n")
 	}
 	r.sayQuiet(strings.TrimRight(b.String(), "\n"))
+}
+
+// show answers with a version's card, without its buttons, to a
+// maintainer or the version's owner (Gallery.ReviewOf decides).
+func (rv *Review) show(r *responder, actor store.UserID, roles []string, name, version string) {
+	id, err := rv.gallery.Lookup(r.ctx, name, version)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	rec, err := rv.gallery.ReviewOf(r.ctx, actor, roles, id)
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	r.sayEmbeds("", []*discordgo.MessageEmbed{rv.cardEmbed(r.ctx, rec)})
 }
 
 var errNotMaintainer = skyerr.New(skyerr.Forbidden, "Only gallery maintainers can review versions.")

@@ -316,4 +316,30 @@ func TestReviewQueueOrder(t *testing.T) {
 	if q, err := e.app.gallery.Queue(ctx); err != nil || len(q) != 1 || q[0].Version.Name != "veteran" {
 		t.Fatalf("queue after withdrawal = %+v, %v", q, err)
 	}
+
+	// /review show: the card, without buttons, to a maintainer or the owner.
+	show := func(m discordtest.Member, name string) *discordgo.Message {
+		t.Helper()
+		it, err := e.srv.RunSlash(discordtest.SlashInput{GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "review",
+			Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: "show", Type: discordgo.ApplicationCommandOptionSubCommand, Options: version(name)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" || len(msg.Embeds) > 0 })
+		if err != nil || !it.Response().Ephemeral {
+			t.Fatalf("/review show %s: %v (ephemeral %v)", name, err, it.Response().Ephemeral)
+		}
+		return msg
+	}
+	if got := show(e.author, "newcomer"); !strings.HasPrefix(got.Content, "E_FORBIDDEN:") {
+		t.Fatalf("someone else's /review show = %q", got.Content)
+	}
+	for _, m := range []discordtest.Member{e.maintainer, e.member} {
+		got := show(m, "newcomer")
+		if len(got.Embeds) != 1 || got.Embeds[0].Title != "newcomer 1.0.0" || field(got, "State") != "Withdrawn by its author." || len(got.Components) != 0 {
+			t.Fatalf("/review show = %+v", got)
+		}
+	}
 }

@@ -1023,6 +1023,28 @@ func (g *Gallery) SetFeatured(ctx context.Context, actor store.UserID, name stri
 	return nil
 }
 
+// RotateFeatured is the featured rotation's turn: it features count
+// extensions in all, keeping the ones administrators featured (pinned) and
+// filling the other places from the best rated published extensions,
+// those featured longest ago (or never) first, so the set moves on from
+// turn to turn. It returns the names it chose, best rated first.
+func (g *Gallery) RotateFeatured(ctx context.Context, count int) ([]string, error) {
+	ids, err := g.store.RotateFeatured(ctx, count)
+	if err != nil {
+		return nil, skyerr.Wrap(err, skyerr.Unknown, "Could not rotate the featured extensions.")
+	}
+	names := make([]string, 0, len(ids))
+	for _, id := range ids {
+		ext, err := g.store.Extension(ctx, id)
+		if err != nil {
+			return nil, skyerr.Wrap(err, skyerr.Unknown, "Could not read a featured extension.")
+		}
+		names = append(names, ext.Name)
+	}
+	g.log.Info("gallery featured rotated", "chosen", names)
+	return names, nil
+}
+
 // SetUnlisted hides name from search and featured lists, or lists it
 // again (administrators). An unlisted extension stays installable by name.
 func (g *Gallery) SetUnlisted(ctx context.Context, actor store.UserID, name string, unlisted bool) error {

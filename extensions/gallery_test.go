@@ -992,3 +992,65 @@ func TestInstallBringsRequirements(t *testing.T) {
 	_, err = gf.m.PlanInstallPublished(ctx, "g5", "admin", "app", "", gf.g)
 	wantCode(t, "over the quota with dependencies", err, skyerr.InvalidState)
 }
+
+// The featured rotation fills the places administrators left from the best
+// rated, never-featured first, so the set moves on from turn to turn; a
+// pinned feature stays, and unlisted extensions are never chosen.
+func TestGalleryFeaturedRotation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	for i, e := range []struct {
+		name  string
+		stars int
+	}{{"alpha", 5}, {"bravo", 4}, {"charlie", 3}, {"delta", 2}, {"echo", 1}, {"hidden", 5}} {
+		gf.publish(t, store.UserID(fmt.Sprint("author", i)), ext(e.name, "1.0.0", "Hi"))
+		if _, err := gf.g.Rate(ctx, "rater", e.name, e.stars, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := gf.g.SetUnlisted(ctx, "root", "hidden", true); err != nil {
+		t.Fatal(err)
+	}
+	featured := func() []string {
+		t.Helper()
+		ls, err := gf.g.Featured(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range ls {
+			names = append(names, l.Manifest.Name)
+		}
+		return names
+	}
+	turn := func(want ...string) {
+		t.Helper()
+		got, err := gf.g.RotateFeatured(ctx, 2)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("rotation chose %q, %v; want %q", got, err, want)
+		}
+	}
+	turn("alpha", "bravo")
+	if got := featured(); !slices.Equal(got, []string{"alpha", "bravo"}) {
+		t.Fatalf("featured after the first turn = %q", got)
+	}
+	turn("charlie", "delta")
+	if got := featured(); !slices.Equal(got, []string{"charlie", "delta"}) {
+		t.Fatalf("featured after the second turn = %q (the first turn's must be gone)", got)
+	}
+	turn("echo", "alpha") // echo was never featured; then the longest ago, best rated first
+
+	// An administrator's feature is pinned: it takes a place and stays.
+	if err := gf.g.SetFeatured(ctx, "root", "delta", true); err != nil {
+		t.Fatal(err)
+	}
+	turn("bravo")
+	if got := featured(); !slices.Equal(got, []string{"bravo", "delta"}) {
+		t.Fatalf("featured with a pin = %q", got)
+	}
+	turn("charlie")
+	if got := featured(); !slices.Equal(got, []string{"charlie", "delta"}) {
+		t.Fatalf("featured with a pin, next turn = %q", got)
+	}
+}

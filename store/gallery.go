@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -356,9 +357,72 @@ func (s *Store) GalleryMeta(ctx context.Context, ext ExtensionID) (GalleryMeta, 
 	return m, nil
 }
 
-// SetFeatured features ext in the gallery, or stops featuring it.
+// SetFeatured features ext in the gallery, or stops featuring it. An
+// administrator's feature is pinned: the rotation leaves it alone.
 func (s *Store) SetFeatured(ctx context.Context, ext ExtensionID, featured bool) error {
 	return s.setFlag(ctx, ext, "featured", featured)
+}
+
+// RotateFeatured replaces the rotation's features with up to count
+// extensions, less the administrators' pinned ones. The pool is the
+// 3 × slots best rated (then most installed) published, listed extensions
+// of authors not banned; from the pool, those the rotation chose longest
+// ago (never first) win, best rated first among equals. It returns the
+// extensions it chose, in one transaction with the change.
+func (s *Store) RotateFeatured(ctx context.Context, count int) ([]ExtensionID, error) {
+	var chosen []ExtensionID
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		chosen = nil
+		var pinned int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gallery_extensions WHERE featured != 0 AND rotated = 0`).Scan(&pinned); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE gallery_extensions SET featured = 0, rotated = 0, updated_at = ? WHERE rotated != 0`, ms(s.now())); err != nil {
+			return err
+		}
+		slots := count - pinned
+		if slots <= 0 {
+			return nil
+		}
+		type candidate struct {
+			id   ExtensionID
+			last int64
+		}
+		pool, err := queryAll(ctx, tx, func(sc scanner) (candidate, error) {
+			var c candidate
+			return c, sc.Scan(&c.id, &c.last)
+		}, `WITH published AS (SELECT DISTINCT extension_id FROM versions WHERE state = 'published'),
+			rating AS (SELECT extension_id, AVG(stars) AS average FROM ratings GROUP BY extension_id),
+			active AS (SELECT extension_id, COUNT(*) AS n FROM installs GROUP BY extension_id)
+			SELECT e.id, COALESCE(g.last_featured_at, 0)
+			FROM published p
+			JOIN extensions e ON e.id = p.extension_id
+			LEFT JOIN gallery_extensions g ON g.extension_id = e.id
+			LEFT JOIN rating r ON r.extension_id = e.id
+			LEFT JOIN active a ON a.extension_id = e.id
+			WHERE e.local_guild = '' AND COALESCE(g.unlisted, 0) = 0 AND COALESCE(g.featured, 0) = 0
+				AND NOT EXISTS (SELECT 1 FROM banned_authors b WHERE b.user_id = e.owner_id)
+			ORDER BY COALESCE(r.average, 0) DESC, COALESCE(a.n, 0) DESC, e.name
+			LIMIT ?`, 3*slots)
+		if err != nil {
+			return err
+		}
+		slices.SortStableFunc(pool, func(a, b candidate) int { return cmp.Compare(a.last, b.last) })
+		now := ms(s.now())
+		for _, c := range pool[:min(slots, len(pool))] {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO gallery_extensions (extension_id, featured, rotated, last_featured_at, updated_at) VALUES (?, 1, 1, ?, ?)
+				ON CONFLICT (extension_id) DO UPDATE SET featured = 1, rotated = 1, last_featured_at = excluded.last_featured_at, updated_at = excluded.updated_at`,
+				c.id, now, now); err != nil {
+				return err
+			}
+			chosen = append(chosen, c.id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rotate the featured extensions: %w", err)
+	}
+	return chosen, nil
 }
 
 // SetUnlisted hides ext from search (it stays installable by name), or lists it again.
@@ -369,8 +433,9 @@ func (s *Store) SetUnlisted(ctx context.Context, ext ExtensionID, unlisted bool)
 // setFlag sets column ("featured" or "unlisted", never outside input) of ext.
 func (s *Store) setFlag(ctx context.Context, ext ExtensionID, column string, on bool) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// rotated = 0: an administrator's feature (or its end) is theirs, not the rotation's.
 		_, err := tx.ExecContext(ctx, `INSERT INTO gallery_extensions (extension_id, `+column+`, updated_at) VALUES (?, ?, ?)
-			ON CONFLICT (extension_id) DO UPDATE SET `+column+` = excluded.`+column+`, updated_at = excluded.updated_at`,
+			ON CONFLICT (extension_id) DO UPDATE SET `+column+` = excluded.`+column+`, updated_at = excluded.updated_at`+rotatedReset(column),
 			ext, on, ms(s.now()))
 		if isForeignKey(err) {
 			return ErrNotFound
@@ -381,6 +446,14 @@ func (s *Store) setFlag(ctx context.Context, ext ExtensionID, column string, on 
 		return fmt.Errorf("set %s of extension %d to %t: %w", column, ext, on, err)
 	}
 	return nil
+}
+
+// rotatedReset makes a feature set by hand a pinned one.
+func rotatedReset(column string) string {
+	if column == "featured" {
+		return ", rotated = 0"
+	}
+	return ""
 }
 
 // Ban is an author barred from the gallery.

@@ -38,7 +38,6 @@ const (
 	infoRatings     = 3  // newest ratings shown by info
 	embedFieldValue = 1024
 	autocompleteMax = 25
-	choiceNameMax   = 100
 )
 
 // Definitions implements bot.Interactions.
@@ -379,31 +378,12 @@ func (gc *GalleryCmd) autocomplete(r *responder, data discordgo.ApplicationComma
 	defer cancel()
 	switch focused {
 	case "query", "name":
-		r.choices(gc.nameChoices(ctx, typed))
+		r.choices(galleryChoices(ctx, gc.gallery, gc.log, typed))
 	case "tag":
 		r.choices(gc.tagChoices(ctx, typed))
 	default:
 		r.choices(nil)
 	}
-}
-
-// nameChoices offers the listed extensions matching typed, best rated
-// first: "name version — description", at most 100 characters.
-func (gc *GalleryCmd) nameChoices(ctx context.Context, typed string) []*discordgo.ApplicationCommandOptionChoice {
-	ls, err := gc.gallery.Search(ctx, typed, "", "", autocompleteMax)
-	if err != nil {
-		gc.log.Warn("gallery autocomplete", "err", err)
-		return nil
-	}
-	var cs []*discordgo.ApplicationCommandOptionChoice
-	for _, l := range ls {
-		label := l.Extension.Name + " " + l.Version.Version
-		if d := l.Manifest.Description; d != "" {
-			label += " — " + d
-		}
-		cs = append(cs, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, choiceNameMax), Value: l.Extension.Name})
-	}
-	return cs
 }
 
 // tagChoices offers the tags of listed extensions that start with (or

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -309,12 +310,20 @@ func (x *Ext) publishedChoices(ctx context.Context, typed string) []*discordgo.A
 	if x.gallery == nil {
 		return nil
 	}
+	name, _, _ := strings.Cut(typed, "@")
+	return galleryChoices(ctx, x.gallery, x.log, name)
+}
+
+// galleryChoices offers the listed gallery extensions matching typed, best
+// rated first: "name version — description", clipped to Discord's 100
+// characters, the name as the value. A failed search offers nothing and
+// is logged.
+func galleryChoices(ctx context.Context, g *extensions.Gallery, log *slog.Logger, typed string) []*discordgo.ApplicationCommandOptionChoice {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	name, _, _ := strings.Cut(typed, "@")
-	listings, err := x.gallery.Search(ctx, name, "", "", 25)
+	listings, err := g.Search(ctx, typed, "", "", 25)
 	if err != nil {
-		x.log.Warn("autocomplete from the gallery", "err", err)
+		log.Warn("autocomplete from the gallery", "err", err)
 		return nil
 	}
 	var choices []*discordgo.ApplicationCommandOptionChoice
@@ -323,10 +332,7 @@ func (x *Ext) publishedChoices(ctx context.Context, typed string) []*discordgo.A
 		if d := l.Manifest.Description; d != "" {
 			label += " — " + d
 		}
-		if r := []rune(label); len(r) > 100 {
-			label = string(r[:99]) + "…"
-		}
-		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: label, Value: l.Extension.Name})
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(label, 100), Value: l.Extension.Name})
 	}
 	return choices
 }

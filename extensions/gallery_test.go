@@ -1012,18 +1012,7 @@ func TestGalleryFeaturedRotation(t *testing.T) {
 	if err := gf.g.SetUnlisted(ctx, "root", "hidden", true); err != nil {
 		t.Fatal(err)
 	}
-	featured := func() []string {
-		t.Helper()
-		ls, err := gf.g.Featured(ctx, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, l := range ls {
-			names = append(names, l.Manifest.Name)
-		}
-		return names
-	}
+	featured := func() []string { t.Helper(); return featuredNames(t, gf.g) }
 	turn := func(want ...string) {
 		t.Helper()
 		got, err := gf.g.RotateFeatured(ctx, 2)

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+	"github.com/robfig/cron/v3"
 
 	"github.com/skyext/skybot/bot/nethttp"
 	"github.com/skyext/skybot/extensions/skyerr"
@@ -521,6 +522,11 @@ func (g Gallery) validate() error {
 	} {
 		if f.id != "" && !isSnowflake(f.id) {
 			return skyerr.New(skyerr.InvalidConfig, "%s is %q; it must be an ID (digits only) or empty", f.key, f.id)
+		}
+	}
+	if g.FeaturedSchedule != "" {
+		if _, err := cron.ParseStandard(g.FeaturedSchedule); err != nil {
+			return skyerr.New(skyerr.InvalidConfig, "gallery.featured_schedule is %q, which is not a cron schedule (%v); write five fields such as \"0 12 * * 1\", a descriptor such as \"@weekly\", or \"\" for no rotation", g.FeaturedSchedule, err)
 		}
 	}
 	if g.FeaturedCount < 1 || g.FeaturedCount > 25 {

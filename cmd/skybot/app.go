@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/robfig/cron/v3"
 
 	"github.com/skyext/skybot/bot"
 	"github.com/skyext/skybot/bot/config"
@@ -31,7 +32,13 @@ type app struct {
 	logChannel *bot.LogChannel
 	bot        *bot.Bot
 	scheduler  *extensions.Scheduler
-	stopSched  context.CancelFunc
+	// featured turns the gallery's featured set on its schedule (nil: no
+	// schedule configured).
+	featured  *extensions.FeaturedRotation
+	stopSched context.CancelFunc
+	// loops are the long-running goroutines start begins (the featured
+	// rotation); close ends them with stopSched and waits.
+	loops sync.WaitGroup
 	// manualSchedule: the caller runs what is due (hooks.now is set).
 	manualSchedule bool
 	// background is the work started by gallery changes (auto-updates);
@@ -55,6 +62,14 @@ type hooks struct {
 }
 
 func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session, log *slog.Logger, h hooks) (*app, error) {
+	var featured cron.Schedule
+	if spec := cfg.Gallery.FeaturedSchedule; spec != "" {
+		// Load has checked the spec; a Config built in code may not have.
+		var err error
+		if featured, err = cron.ParseStandard(spec); err != nil {
+			return nil, fmt.Errorf("gallery.featured_schedule %q: %w", spec, err)
+		}
+	}
 	if dir := filepath.Dir(cfg.Store.Path); dir != "" {
 		if err := ensureDir(dir); err != nil {
 			return nil, err
@@ -185,7 +200,11 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		},
 		Log: log,
 	})
-	return &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched, manualSchedule: h.now != nil, background: background}, nil
+	a := &app{store: st, supervisor: sup, manager: mgr, gallery: gallery, logChannel: logChannel, bot: b, scheduler: sched, manualSchedule: h.now != nil, background: background}
+	if featured != nil {
+		a.featured = &extensions.FeaturedRotation{Gallery: gallery, Schedule: featured, Count: cfg.Gallery.FeaturedCount}
+	}
+	return a, nil
 }
 
 // start connects the bot, then starts the schedules of every guild.
@@ -205,6 +224,9 @@ func (a *app) start(ctx context.Context) error {
 		return fmt.Errorf("start schedules: %w", err)
 	}
 	a.stopSched = cancel
+	if a.featured != nil {
+		a.loops.Go(func() { a.featured.Run(schedCtx) })
+	}
 	return nil
 }
 
@@ -213,6 +235,7 @@ func (a *app) close() error {
 	if a.stopSched != nil {
 		a.stopSched()
 	}
+	a.loops.Wait()
 	berr := a.bot.Stop()
 	a.background.Wait()
 	a.logChannel.Close()

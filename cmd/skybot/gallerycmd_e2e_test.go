@@ -153,19 +153,7 @@ func TestGalleryCommands(t *testing.T) {
 		return e.app.gallery.Submit(ctx, store.UserID(author), nil, extensions.Upload{Filename: "ext.skyext", Size: int64(len(data))},
 			func(context.Context, int64) ([]byte, error) { return data, nil })
 	}
-	publish := func(author string, data []byte) {
-		t.Helper()
-		sub, err := submit(author, data)
-		if err != nil {
-			t.Fatalf("submit: %v", err)
-		}
-		if _, err := e.app.gallery.Claim(ctx, maintainer, nil, sub.Version.ID); err != nil {
-			t.Fatalf("claim: %v", err)
-		}
-		if _, err := e.app.gallery.Approve(ctx, maintainer, nil, sub.Version.ID); err != nil {
-			t.Fatalf("approve: %v", err)
-		}
-	}
+	publish := func(author string, data []byte) { t.Helper(); publishAs(t, e, store.UserID(author), maintainer, data) }
 	publish(ann, galleryExt("welcome-kit", "1.0.0", "Welcomes new members.", "@tags Social, Greetings"))
 	publish(ann, galleryExt("welcome-kit", "1.1.0", "Welcomes new members warmly.", "@tags Social, Greetings"))
 	publish(bob, galleryExt("dice", "1.0.0", "Rolls dice for games.", "@tags Games, Greetings"))
@@ -286,5 +274,35 @@ func TestGalleryCommands(t *testing.T) {
 	}
 	if _, err := submit(bob, galleryExt("coin", "1.0.0", "Flips coins.")); err != nil {
 		t.Errorf("a submission after the unban: %v", err)
+	}
+}
+
+// TestFeaturedRotationRunsOnItsSchedule: with featured_schedule set, the
+// running bot turns the featured set by itself and members see it in
+// /gallery featured. The schedule is every second so that the test does
+// not wait long; extensions.TestFeaturedRotationFollowsTheSchedule checks
+// the timing of a real cron spec.
+func TestFeaturedRotationRunsOnItsSchedule(t *testing.T) {
+	t.Parallel()
+	f := newGalleryGuild(t, func(c *config.Config) {
+		c.Gallery.FeaturedSchedule = "@every 1s"
+		c.Gallery.FeaturedCount = 1
+	})
+	e := f.e
+	f.publish(galleryExt("dice", "1.0.0", "Rolls dice."))
+	f.publish(galleryExt("coin", "1.0.0", "Flips coins."))
+	if _, err := e.app.gallery.Rate(context.Background(), store.UserID(e.member.UserID), "coin", 5, ""); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := listed(e.galleryCmd(e.member, "featured"))
+		if len(got) == 1 && got[0] == "coin" {
+			return
+		}
+		if len(got) > 1 || time.Now().After(deadline) {
+			t.Fatalf("/gallery featured = %v; want the rotation to feature the best rated, coin, alone", got)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -51,20 +51,29 @@ func newGalleryGuild(t *testing.T, tweak func(*config.Config)) galleryFixture {
 // of the publication (auto-updates) are done.
 func (f galleryFixture) publish(src []byte) {
 	f.t.Helper()
+	publishAs(f.t, f.e, fixtureAuthor, fixtureMaintainer, src)
+}
+
+// publishAs has author submit src and maintainer claim and approve it,
+// through the Gallery service; it returns once the watchers of the
+// publication (auto-updates, cards, support threads) are done.
+func publishAs(t *testing.T, e *guild, author, maintainer store.UserID, src []byte) extensions.Submission {
+	t.Helper()
 	ctx := context.Background()
-	g := f.e.app.gallery
-	sub, err := g.Submit(ctx, fixtureAuthor, nil, extensions.Upload{Filename: "x.skyext", Size: int64(len(src))},
+	g := e.app.gallery
+	sub, err := g.Submit(ctx, author, nil, extensions.Upload{Filename: "x.skyext", Size: int64(len(src))},
 		func(context.Context, int64) ([]byte, error) { return src, nil })
 	if err != nil {
-		f.t.Fatalf("submit: %v", err)
+		t.Fatalf("submit: %v", err)
 	}
-	if _, err := g.Claim(ctx, fixtureMaintainer, nil, sub.Version.ID); err != nil {
-		f.t.Fatalf("claim: %v", err)
+	if _, err := g.Claim(ctx, maintainer, nil, sub.Version.ID); err != nil {
+		t.Fatalf("claim: %v", err)
 	}
-	if _, err := g.Approve(ctx, fixtureMaintainer, nil, sub.Version.ID); err != nil {
-		f.t.Fatalf("approve: %v", err)
+	if _, err := g.Approve(ctx, maintainer, nil, sub.Version.ID); err != nil {
+		t.Fatalf("approve: %v", err)
 	}
-	f.e.app.background.Wait()
+	e.app.background.Wait()
+	return sub
 }
 
 // installPublished installs name@version from the gallery as the admin.

@@ -78,6 +78,7 @@ func (gc *GalleryCmd) Definitions() []*discordgo.ApplicationCommand {
 					Description: "A few words for other servers (optional)", MaxLength: store.MaxRatingText}),
 			sub("feature", "Feature an extension, or stop (gallery administrators only)", galleryName("The extension's name"), on("true features it, false stops")),
 			sub("unlist", "Hide an extension from search, or list it again (gallery administrators only)", galleryName("The extension's name"), on("true hides it, false lists it again")),
+			sub("premium", "Make an extension premium, or not (gallery administrators only)", galleryName("The extension's name"), on("true: only premium-tier servers may install it")),
 			sub("ban", "Bar an author from the gallery (gallery administrators only)", user(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "reason",
 					Description: "Why (kept with the ban)", Required: true, MaxLength: 500}),
@@ -117,7 +118,7 @@ func (gc *GalleryCmd) HandleInteraction(ctx context.Context, s *discordgo.Sessio
 	case "rate":
 		stars, _ := intOption(sub, "stars")
 		gc.rate(r, actor, stringOption(sub, "name"), int(stars), stringOption(sub, "review"))
-	case "feature", "unlist", "ban", "unban":
+	case "feature", "unlist", "premium", "ban", "unban":
 		gc.admin(r, actor, sub)
 	default:
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/gallery %s is not a subcommand.", sub.Name)))
@@ -192,6 +193,9 @@ func listEmbed(title string, ls []extensions.Listing) *discordgo.MessageEmbed {
 			desc = "No description."
 		}
 		value := fmt.Sprintf("%s · %s\n%s", starsText(l.Rating), installsText(l.Installs), desc)
+		if l.Meta.Premium {
+			value = premiumNote + " · " + value
+		}
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{
 			Name:  clip(l.Extension.Name+"@"+l.Version.Version, 256),
 			Value: clip(value, embedFieldValue),
@@ -199,6 +203,9 @@ func listEmbed(title string, ls []extensions.Listing) *discordgo.MessageEmbed {
 	}
 	return e
 }
+
+// premiumNote marks a premium extension in listings and info.
+const premiumNote = "💎 premium (servers on a premium tier)"
 
 // starsText is a rating summary in words.
 func starsText(r store.RatingSummary) string {
@@ -264,6 +271,12 @@ func infoEmbed(info extensions.GalleryInfo, ratings []store.Rating) *discordgo.M
 	}
 	if info.Meta.Unlisted {
 		flags = append(flags, "unlisted (installable by name, not in search)")
+	}
+	if info.Meta.Premium {
+		flags = append(flags, premiumNote)
+	}
+	if t := info.Meta.SupportThread; t != "" {
+		flags = append(flags, "support: <#"+t+">")
 	}
 	if len(flags) > 0 {
 		desc.WriteString("\n" + strings.Join(flags, " · "))
@@ -337,6 +350,9 @@ func (gc *GalleryCmd) admin(r *responder, actor store.UserID, sub *discordgo.App
 	case "unlist":
 		err = gc.gallery.SetUnlisted(r.ctx, actor, name, on)
 		done = map[bool]string{true: "**%s** is unlisted: out of search and featured, still installable by name.", false: "**%s** is listed again."}[on]
+	case "premium":
+		err = gc.gallery.SetPremium(r.ctx, actor, name, on)
+		done = map[bool]string{true: "**%s** is premium: only servers whose tier includes premium extensions can install it now; servers that have it keep it.", false: "**%s** is no longer premium: every server can install it."}[on]
 	case "ban":
 		err = gc.gallery.BanAuthor(r.ctx, actor, user, stringOption(sub, "reason"))
 		name, done = "<@"+string(user)+">", "%s is banned from the gallery: no more submissions or ratings, and their extensions leave search."

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -37,6 +38,11 @@ type Dependency struct {
 
 	version store.Version
 	program *sandbox.Program
+}
+
+// neededBy names d for a refusal: "dice 1.0.0, which games 2.0.0 needs".
+func (d *Dependency) neededBy() string {
+	return fmt.Sprintf("%s %s, which %s needs,", d.Manifest.Name, d.Manifest.Version, strings.Join(d.RequiredBy, ", "))
 }
 
 // resolver finds the extensions a manifest needs that the guild lacks.
@@ -218,10 +224,12 @@ func (m *Manager) prepareDependencies(ctx context.Context, guild store.GuildID, 
 		if err := m.checkPolicy(ctx, guild, d.Manifest, false); err != nil {
 			return err
 		}
+		if err := m.checkPremium(ctx, guild, d.version.ExtensionID, d.neededBy()); err != nil {
+			return err
+		}
 		prog, regs, err := m.healthCheck(ctx, guild, d.version, d.Manifest)
 		if err != nil {
-			return skyerr.Wrap(err, skyerr.Dependency, "%s %s, which %s needs, failed its check: %s", d.Manifest.Name, d.Manifest.Version,
-				strings.Join(d.RequiredBy, ", "), skyerr.From(err).Message)
+			return skyerr.Wrap(err, skyerr.Dependency, "%s failed its check: %s", d.neededBy(), skyerr.From(err).Message)
 		}
 		d.program, d.Registrations = prog, regs
 	}

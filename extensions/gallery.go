@@ -1062,6 +1062,24 @@ func (g *Gallery) SetUnlisted(ctx context.Context, actor store.UserID, name stri
 	return nil
 }
 
+// SetPremium marks name as a premium extension, or not (administrators):
+// only guilds whose tier includes premium extensions may install it then.
+// Guilds that installed it before keep it and its updates.
+func (g *Gallery) SetPremium(ctx context.Context, actor store.UserID, name string, premium bool) error {
+	if err := g.requireAdmin(actor, "mark extensions premium"); err != nil {
+		return err
+	}
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := g.store.SetPremium(ctx, ext.ID, premium); err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not change whether %s is premium.", name)
+	}
+	g.log.Info("gallery premium changed", "ext", name, "premium", premium, "actor", actor)
+	return nil
+}
+
 // BanAuthor bars user from the gallery (administrators): they can no
 // longer submit or rate, and their extensions leave search. What guilds
 // installed keeps running; versions already queued stay for the

@@ -685,6 +685,9 @@ func (m *Manager) PlanInstallPublished(ctx context.Context, guild store.GuildID,
 	if err != nil {
 		return nil, err
 	}
+	if err := m.checkPremium(ctx, guild, ver.ExtensionID, ver.Name); err != nil {
+		return nil, err
+	}
 	if in, err := m.store.InstallByName(ctx, guild, ver.Name); err == nil {
 		return nil, skyerr.New(skyerr.AlreadyExists, "%s is already installed here (version %s); use /ext update to change its version.", ver.Name, in.Version)
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -722,6 +725,15 @@ func (m *Manager) applyInstallPublished(ctx context.Context, p *Plan, actor stor
 	}
 	if err := m.checkQuota(ctx, p.Guild, 1+len(p.Dependencies)); err != nil {
 		return store.Version{}, err
+	}
+	// The tier or the flag may have changed since the card.
+	if err := m.checkPremium(ctx, p.Guild, ver.ExtensionID, man.Name); err != nil {
+		return store.Version{}, err
+	}
+	for _, d := range p.Dependencies {
+		if err := m.checkPremium(ctx, p.Guild, d.version.ExtensionID, d.neededBy()); err != nil {
+			return store.Version{}, err
+		}
 	}
 	if cur, err := m.store.Version(ctx, ver.ID); err != nil || cur.State != store.StatePublished {
 		return store.Version{}, skyerr.Wrap(err, skyerr.NotFound, "%s@%s is no longer published in the gallery.", man.Name, ver.Version)

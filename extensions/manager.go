@@ -125,6 +125,8 @@ type TierLimits struct {
 	Limits      sandbox.Limits
 	MaxInstalls int         // 0: no limit
 	Storage     store.Quota // each install's storage; zero fields: no limit
+	// Premium lets the tier's guilds install premium gallery extensions.
+	Premium bool
 }
 
 // tier returns the limits of a tier name.
@@ -133,6 +135,27 @@ func (m *Manager) tier(name string) TierLimits {
 		return TierLimits{Limits: m.opts.Limits}
 	}
 	return m.opts.Tiers(name)
+}
+
+// checkPremium refuses to install a premium gallery extension in a guild
+// whose tier does not include premium extensions. what names the
+// extension in the refusal ("dice", or "dice, which games needs").
+func (m *Manager) checkPremium(ctx context.Context, guild store.GuildID, ext store.ExtensionID, what string) error {
+	meta, err := m.store.GalleryMeta(ctx, ext)
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.InstallFailed, "Could not read the gallery listing of %s.", what)
+	}
+	if !meta.Premium {
+		return nil
+	}
+	_, g, err := m.policy(ctx, guild)
+	if err != nil {
+		return err
+	}
+	if m.tier(g.Tier).Premium {
+		return nil
+	}
+	return skyerr.New(skyerr.Forbidden, "%s is a premium extension, and this server's tier (%s) does not include premium extensions.", what, g.Tier)
 }
 
 // checkQuota refuses an install beyond the guild's tier quota.

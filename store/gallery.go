@@ -336,14 +336,20 @@ type GalleryMeta struct {
 	Category string
 	Featured bool
 	Unlisted bool // installable by name, absent from search
+	// Premium: only guilds whose tier includes premium extensions may
+	// install it.
+	Premium bool
+	// SupportThread is the extension's thread in the support forum ("":
+	// none yet).
+	SupportThread string
 }
 
 // GalleryMeta returns how ext is listed; an extension never labelled or
 // flagged reads as the zero GalleryMeta.
 func (s *Store) GalleryMeta(ctx context.Context, ext ExtensionID) (GalleryMeta, error) {
 	var m GalleryMeta
-	err := s.r.QueryRowContext(ctx, `SELECT category, featured, unlisted FROM gallery_extensions WHERE extension_id = ?`, ext).
-		Scan(&m.Category, &m.Featured, &m.Unlisted)
+	err := s.r.QueryRowContext(ctx, `SELECT category, featured, unlisted, premium, support_thread_id FROM gallery_extensions WHERE extension_id = ?`, ext).
+		Scan(&m.Category, &m.Featured, &m.Unlisted, &m.Premium, &m.SupportThread)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return GalleryMeta{}, fmt.Errorf("gallery listing of extension %d: %w", ext, err)
 	}
@@ -430,7 +436,36 @@ func (s *Store) SetUnlisted(ctx context.Context, ext ExtensionID, unlisted bool)
 	return s.setFlag(ctx, ext, "unlisted", unlisted)
 }
 
-// setFlag sets column ("featured" or "unlisted", never outside input) of ext.
+// SetPremium marks ext as premium, or not.
+func (s *Store) SetPremium(ctx context.Context, ext ExtensionID, premium bool) error {
+	return s.setFlag(ctx, ext, "premium", premium)
+}
+
+// SetSupportThread records ext's support thread, unless it has one
+// already: two publications racing to open a thread keep the first. It
+// returns the thread ext ends up with.
+func (s *Store) SetSupportThread(ctx context.Context, ext ExtensionID, thread string) (string, error) {
+	var got string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO gallery_extensions (extension_id, support_thread_id, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (extension_id) DO UPDATE SET support_thread_id = excluded.support_thread_id, updated_at = excluded.updated_at
+			WHERE support_thread_id = ''`, ext, thread, ms(s.now()))
+		if isForeignKey(err) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT support_thread_id FROM gallery_extensions WHERE extension_id = ?`, ext).Scan(&got)
+	})
+	if err != nil {
+		return "", fmt.Errorf("set the support thread of extension %d: %w", ext, err)
+	}
+	return got, nil
+}
+
+// setFlag sets column ("featured", "unlisted" or "premium", never outside
+// input) of ext.
 func (s *Store) setFlag(ctx context.Context, ext ExtensionID, column string, on bool) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// rotated = 0: an administrator's feature (or its end) is theirs, not the rotation's.
@@ -706,7 +741,7 @@ func (s *Store) SearchGallery(ctx context.Context, q GallerySearch) ([]Listing, 
 		var created int64
 		var tags string
 		v, err := scanVersionWith(sc, &l.Extension.LocalGuild, &l.Extension.OwnerID, &created,
-			&l.Meta.Category, &l.Meta.Featured, &l.Meta.Unlisted, &tags, &l.Rating.Average, &l.Rating.Count, &l.Installs)
+			&l.Meta.Category, &l.Meta.Featured, &l.Meta.Unlisted, &l.Meta.Premium, &l.Meta.SupportThread, &tags, &l.Rating.Average, &l.Rating.Count, &l.Installs)
 		l.Version = v
 		l.Extension.ID, l.Extension.Name, l.Extension.CreatedAt = v.ExtensionID, v.Name, fromMS(created)
 		if tags != "" {
@@ -721,6 +756,7 @@ func (s *Store) SearchGallery(ctx context.Context, q GallerySearch) ([]Listing, 
 			SELECT extension_id, COUNT(*) AS n FROM installs GROUP BY extension_id)
 		SELECT `+galleryVersionCols+`, e.local_guild, e.owner_id, e.created_at,
 			COALESCE(g.category, ''), COALESCE(g.featured, 0), COALESCE(g.unlisted, 0),
+			COALESCE(g.premium, 0), COALESCE(g.support_thread_id, ''),
 			COALESCE((SELECT group_concat(t.tag, ',' ORDER BY t.pos) FROM extension_tags t WHERE t.extension_id = e.id), ''),
 			COALESCE(r.average, 0), COALESCE(r.n, 0), COALESCE(a.n, 0)
 		FROM latest l

@@ -175,6 +175,44 @@ func TestApprovalLabelsTheExtension(t *testing.T) {
 	}
 }
 
+// Premium and the support thread survive relabelling; the first support
+// thread recorded stays.
+func TestPremiumAndSupportThread(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	v := submit(t, s, "greeter", "ann", "1.0.0", "")
+	publish(t, s, v.ID, &Labels{Tags: []string{"social"}})
+	if err := s.SetPremium(ctx, v.ExtensionID, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "111"); err != nil || got != "111" {
+		t.Fatalf("first support thread = %q, %v", got, err)
+	}
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "222"); err != nil || got != "111" {
+		t.Fatalf("second support thread = %q, %v; want the first kept", got, err)
+	}
+	v2 := submit(t, s, "greeter", "ann", "1.1.0", "")
+	publish(t, s, v2.ID, &Labels{Tags: []string{"fun"}})
+	m, err := s.GalleryMeta(ctx, v.ExtensionID)
+	if err != nil || !m.Premium || m.SupportThread != "111" {
+		t.Fatalf("meta after 1.1.0 = %+v, %v", m, err)
+	}
+	ls, err := s.SearchGallery(ctx, GallerySearch{Text: "greeter"})
+	if err != nil || len(ls) != 1 || !ls[0].Meta.Premium || ls[0].Meta.SupportThread != "111" {
+		t.Fatalf("search = %+v, %v", ls, err)
+	}
+	if err := s.SetPremium(ctx, v.ExtensionID, false); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.GalleryMeta(ctx, v.ExtensionID); err != nil || m.Premium {
+		t.Fatalf("meta after premium off = %+v, %v", m, err)
+	}
+	if _, err := s.SetSupportThread(ctx, 999, "333"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("support thread of an unknown extension: %v", err)
+	}
+}
+
 func TestRacingClaimsOneWins(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

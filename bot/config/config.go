@@ -258,7 +258,7 @@ func Default() Config {
 		},
 		Tiers: map[string]Tier{
 			DefaultTier: {MaxInstalls: 25, StorageEntries: 10_000, StorageBytes: 4 << 20},
-			"premium":   {Timeout: Duration{10 * time.Second}, MaxHostCalls: 200, MemoryLimitMB: 256, MaxInstalls: 100, StorageEntries: 100_000, StorageBytes: 64 << 20},
+			"premium":   {Timeout: Duration{10 * time.Second}, MaxHostCalls: 200, MemoryLimitMB: 256, MaxInstalls: 100, StorageEntries: 100_000, StorageBytes: 64 << 20, PremiumExtensions: true},
 		},
 	}
 }
@@ -282,6 +282,9 @@ type Tier struct {
 	// tier's 0 means no limit.
 	StorageEntries int   `toml:"storage_entries"`
 	StorageBytes   int64 `toml:"storage_bytes"`
+	// PremiumExtensions lets the tier's guilds install the gallery
+	// extensions administrators marked premium.
+	PremiumExtensions bool `toml:"premium_extensions"`
 }
 
 // TierLimits returns tier name with its zero fields filled from [sandbox].

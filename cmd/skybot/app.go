@@ -123,7 +123,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 			l := limits
 			l.Timeout, l.MaxHostCalls, l.MaxAlloc = t.Timeout.Duration, t.MaxHostCalls, int64(t.MemoryLimitMB)<<20
 			return extensions.TierLimits{Limits: l, MaxInstalls: t.MaxInstalls,
-				Storage: store.Quota{MaxEntries: t.StorageEntries, MaxBytes: t.StorageBytes}}
+				Storage: store.Quota{MaxEntries: t.StorageEntries, MaxBytes: t.StorageBytes}, Premium: t.PremiumExtensions}
 		},
 		SuspendAfter:    cfg.Sandbox.SuspendAfter,
 		InstallAttempts: h.installAttempts,

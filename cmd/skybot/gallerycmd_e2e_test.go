@@ -306,3 +306,61 @@ func TestFeaturedRotationRunsOnItsSchedule(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestPremiumExtensions: a gallery administrator marks an extension
+// premium; a server on the free tier is refused it, also as another
+// extension's requirement, and a premium-tier server installs it through
+// the usual consent card. Only administrators can set the flag.
+func TestPremiumExtensions(t *testing.T) {
+	t.Parallel()
+	const author, maintainer = "720000000000000001", "720000000000000002"
+	e := newGalleryAdminGuild(t, maintainer)
+	ctx := context.Background()
+	publishAs(t, e, author, maintainer, galleryExt("dice", "1.0.0", "Rolls dice."))
+	publishAs(t, e, author, maintainer, galleryExt("games", "1.0.0", "Games with dice.", "@requires     dice ^1.0.0"))
+
+	if m := e.galleryCmd(e.member, "premium", strOpt("name", "dice"), boolOpt("on", true)); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's premium = %q, want E_FORBIDDEN", m.Content)
+	}
+	if info := embedText(e.galleryCmd(e.member, "info", strOpt("name", "dice"))); strings.Contains(info, "premium") {
+		t.Errorf("dice is premium after a refused premium:\n%s", info)
+	}
+	if m := e.galleryCmd(e.admin, "premium", strOpt("name", "dice"), boolOpt("on", true)); !strings.Contains(m.Content, "**dice** is premium") {
+		t.Errorf("admin premium = %q", m.Content)
+	}
+	if info := embedText(e.galleryCmd(e.member, "info", strOpt("name", "dice"))); !strings.Contains(info, "premium") {
+		t.Errorf("info of a premium extension does not say so:\n%s", info)
+	}
+	if text := embedText(e.galleryCmd(e.member, "search", strOpt("query", "dice"))); !strings.Contains(text, "premium") {
+		t.Errorf("search does not mark the premium extension:\n%s", text)
+	}
+
+	install := func(name string) (*discordgo.Message, discordtest.Response) {
+		t.Helper()
+		return e.extMsg(e.admin, "install", []*discordgo.ApplicationCommandInteractionDataOption{
+			{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: name}})
+	}
+	if m, _ := install("dice"); !strings.Contains(m.Content, "E_FORBIDDEN") || !strings.Contains(m.Content, "premium extension") || !strings.Contains(m.Content, "tier (free)") {
+		t.Errorf("installing a premium extension on the free tier = %q", m.Content)
+	}
+	if m, _ := install("games"); !strings.Contains(m.Content, "E_FORBIDDEN") || !strings.Contains(m.Content, "dice 1.0.0, which games 1.0.0 needs, is a premium extension") {
+		t.Errorf("installing what requires a premium extension on the free tier = %q", m.Content)
+	}
+	if ins, err := e.app.store.Installs(ctx, store.GuildID(e.g.ID)); err != nil || len(ins) != 0 {
+		t.Fatalf("installs after the refusals = %d, %v", len(ins), err)
+	}
+
+	if err := e.app.store.SetGuildTier(ctx, store.GuildID(e.g.ID), "premium"); err != nil {
+		t.Fatal(err)
+	}
+	card, _ := install("games")
+	if got, _ := e.click(e.admin, card, "Install"); !strings.HasPrefix(got, "Installed") {
+		t.Fatalf("install on the premium tier = %q", got)
+	}
+	if ins, err := e.app.store.Installs(ctx, store.GuildID(e.g.ID)); err != nil || len(ins) != 2 {
+		t.Fatalf("installs on the premium tier = %d, %v; want games and dice", len(ins), err)
+	}
+	if m := e.galleryCmd(e.admin, "premium", strOpt("name", "dice"), boolOpt("on", false)); !strings.Contains(m.Content, "no longer premium") {
+		t.Errorf("admin premium off = %q", m.Content)
+	}
+}

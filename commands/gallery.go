@@ -143,7 +143,7 @@ func (r *responder) sayEmbeds(content string, embeds []*discordgo.MessageEmbed) 
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
 			Content: content, Embeds: embeds, Flags: discordgo.MessageFlagsEphemeral,
-			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+			AllowedMentions: noMentions(),
 		},
 	}, discordgo.WithContext(r.ctx))
 	return r.err == nil

@@ -34,7 +34,7 @@ func (r *responder) sayQuiet(content string) bool {
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
 			Content: content, Flags: discordgo.MessageFlagsEphemeral,
-			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+			AllowedMentions: noMentions(),
 		},
 	}, discordgo.WithContext(r.ctx))
 	return r.err == nil
@@ -99,4 +99,9 @@ func (r *responder) choices(cs []*discordgo.ApplicationCommandOptionChoice) bool
 		Data: &discordgo.InteractionResponseData{Choices: cs},
 	}, discordgo.WithContext(r.ctx))
 	return r.err == nil
+}
+
+// noMentions lets a message name users without pinging them.
+func noMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 }

@@ -51,7 +51,7 @@ func (rv *Review) record(ctx context.Context, id store.VersionID) (extensions.Re
 func (rv *Review) showCard(ctx context.Context, rec extensions.Review) {
 	embed := rv.cardEmbed(ctx, rec)
 	buttons := cardButtons(rec)
-	none := &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+	none := noMentions()
 	card, err := rv.store.ReviewCard(ctx, rec.Version.ID)
 	if err == nil {
 		_, err = rv.session.ChannelMessageEditComplex(&discordgo.MessageEdit{
@@ -94,7 +94,7 @@ func (rv *Review) tellAuthor(ctx context.Context, rec extensions.Review, c exten
 	ch, err := rv.session.UserChannelCreate(string(rec.Owner), discordgo.WithContext(ctx))
 	if err == nil {
 		_, err = rv.session.ChannelMessageSendComplex(ch.ID, &discordgo.MessageSend{Content: clip(text, 2000),
-			AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}, discordgo.WithContext(ctx))
+			AllowedMentions: noMentions()}, discordgo.WithContext(ctx))
 	}
 	if err != nil {
 		rv.log.Warn("could not DM the author the review decision", "user_id", rec.Owner, "ext", c.Name, "version", c.Number, "err", err)

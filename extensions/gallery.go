@@ -1062,6 +1062,34 @@ func (g *Gallery) SetUnlisted(ctx context.Context, actor store.UserID, name stri
 	return nil
 }
 
+// SupportThread returns name's support thread ("": none yet).
+func (g *Gallery) SupportThread(ctx context.Context, name string) (string, error) {
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	meta, err := g.store.GalleryMeta(ctx, ext.ID)
+	if err != nil {
+		return "", skyerr.Wrap(err, skyerr.Unknown, "Could not read the listing of %s.", name)
+	}
+	return meta.SupportThread, nil
+}
+
+// SetSupportThread records thread as name's support thread if its thread
+// is still replacing ("": none), and returns the thread name ends up with
+// (another one when a racing publication recorded its own first).
+func (g *Gallery) SetSupportThread(ctx context.Context, name, thread, replacing string) (string, error) {
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	got, err := g.store.SetSupportThread(ctx, ext.ID, thread, replacing)
+	if err != nil {
+		return "", skyerr.Wrap(err, skyerr.Unknown, "Could not record the support thread of %s.", name)
+	}
+	return got, nil
+}
+
 // SetPremium marks name as a premium extension, or not (administrators):
 // only guilds whose tier includes premium extensions may install it then.
 // Guilds that installed it before keep it and its updates.

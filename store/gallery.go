@@ -441,15 +441,16 @@ func (s *Store) SetPremium(ctx context.Context, ext ExtensionID, premium bool) e
 	return s.setFlag(ctx, ext, "premium", premium)
 }
 
-// SetSupportThread records ext's support thread, unless it has one
-// already: two publications racing to open a thread keep the first. It
-// returns the thread ext ends up with.
-func (s *Store) SetSupportThread(ctx context.Context, ext ExtensionID, thread string) (string, error) {
+// SetSupportThread records thread as ext's support thread if ext's thread
+// is still replacing ("" when it has none): of two publications racing to
+// open a thread, the first one recorded stays. It returns the thread ext
+// ends up with.
+func (s *Store) SetSupportThread(ctx context.Context, ext ExtensionID, thread, replacing string) (string, error) {
 	var got string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gallery_extensions (extension_id, support_thread_id, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (extension_id) DO UPDATE SET support_thread_id = excluded.support_thread_id, updated_at = excluded.updated_at
-			WHERE support_thread_id = ''`, ext, thread, ms(s.now()))
+			WHERE support_thread_id = ?`, ext, thread, ms(s.now()), replacing)
 		if isForeignKey(err) {
 			return ErrNotFound
 		}

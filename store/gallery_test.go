@@ -186,20 +186,26 @@ func TestPremiumAndSupportThread(t *testing.T) {
 	if err := s.SetPremium(ctx, v.ExtensionID, true); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "111"); err != nil || got != "111" {
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "111", ""); err != nil || got != "111" {
 		t.Fatalf("first support thread = %q, %v", got, err)
 	}
-	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "222"); err != nil || got != "111" {
-		t.Fatalf("second support thread = %q, %v; want the first kept", got, err)
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "222", ""); err != nil || got != "111" {
+		t.Fatalf("a racing first support thread = %q, %v; want the first kept", got, err)
 	}
 	v2 := submit(t, s, "greeter", "ann", "1.1.0", "")
 	publish(t, s, v2.ID, &Labels{Tags: []string{"fun"}})
 	m, err := s.GalleryMeta(ctx, v.ExtensionID)
-	if err != nil || !m.Premium || m.SupportThread != "111" {
+	if err != nil || !m.Premium || m.SupportThread != "111" { // before the replacement below
 		t.Fatalf("meta after 1.1.0 = %+v, %v", m, err)
 	}
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "333", "111"); err != nil || got != "333" {
+		t.Fatalf("a replaced support thread = %q, %v", got, err)
+	}
+	if got, err := s.SetSupportThread(ctx, v.ExtensionID, "444", "111"); err != nil || got != "333" {
+		t.Fatalf("a racing replacement = %q, %v; want 333 kept", got, err)
+	}
 	ls, err := s.SearchGallery(ctx, GallerySearch{Text: "greeter"})
-	if err != nil || len(ls) != 1 || !ls[0].Meta.Premium || ls[0].Meta.SupportThread != "111" {
+	if err != nil || len(ls) != 1 || !ls[0].Meta.Premium || ls[0].Meta.SupportThread != "333" {
 		t.Fatalf("search = %+v, %v", ls, err)
 	}
 	if err := s.SetPremium(ctx, v.ExtensionID, false); err != nil {
@@ -208,7 +214,7 @@ func TestPremiumAndSupportThread(t *testing.T) {
 	if m, err := s.GalleryMeta(ctx, v.ExtensionID); err != nil || m.Premium {
 		t.Fatalf("meta after premium off = %+v, %v", m, err)
 	}
-	if _, err := s.SetSupportThread(ctx, 999, "333"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.SetSupportThread(ctx, 999, "555", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("support thread of an unknown extension: %v", err)
 	}
 }

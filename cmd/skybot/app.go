@@ -181,6 +181,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 	// The review channel's cards and the authors' DMs.
 	review := commands.NewReview(gallery, st, session, cfg.Gallery.ReviewChannelID, session.Client, log)
 	watchers = append(watchers, review.Watch)
+	watchers = append(watchers, commands.NewSupport(gallery, session, cfg.Gallery.SupportForumID, log).Watch)
 	disp := extensions.NewDispatcher(mgr, h.onRun)
 	sched := extensions.NewScheduler(disp, h.now)
 	exec.SetScheduler(sched)

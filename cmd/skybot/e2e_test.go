@@ -41,17 +41,35 @@ type guild struct {
 func newGuild(t *testing.T, tweak func(*config.Config)) *guild {
 	t.Helper()
 	e := assembleGuild(t, tweak, hooks{})
+	e.start()
+	return e
+}
+
+// start connects skybot to the emulated guild.
+func (e *guild) start() {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := e.app.start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
+		e.t.Fatalf("start: %v", err)
 	}
-	return e
 }
 
 // assembleGuild builds the emulated guild and skybot for it, not yet
 // connected; h adds observers (afterMessage is the guild's own).
 func assembleGuild(t *testing.T, tweak func(*config.Config), h hooks) *guild {
+	t.Helper()
+	return assembleGuildWith(t, func(_ *guild, c *config.Config) {
+		if tweak != nil {
+			tweak(c)
+		}
+	}, h)
+}
+
+// assembleGuildWith is assembleGuild with a setup that sees the emulated
+// guild (its ids, members and channels, and the emulator to add more)
+// before it changes skybot's configuration.
+func assembleGuildWith(t *testing.T, setup func(*guild, *config.Config), h hooks) *guild {
 	t.Helper()
 	v, err := spec.Shared()
 	if err != nil {
@@ -73,8 +91,8 @@ func assembleGuild(t *testing.T, tweak func(*config.Config), h hooks) *guild {
 	cfg := config.Default()
 	cfg.Store.Path = filepath.Join(t.TempDir(), "skybot.db")
 	cfg.Discord.CommandGuildID = e.g.ID
-	if tweak != nil {
-		tweak(&cfg)
+	if setup != nil {
+		setup(e, &cfg)
 	}
 	e.cfg = cfg
 	e.session, err = emulatorSession(srv)

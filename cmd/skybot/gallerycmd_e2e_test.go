@@ -34,25 +34,14 @@ sky.prefix('%s', async (ctx) => { await ctx.reply('%s %s'); });
 }
 
 // newGalleryAdminGuild is newGuild with the guild's admin (ada) also one of
-// skybot's gallery administrators and maintainer as a maintainer. Member
-// ids exist only once the emulated guild does, so the app is assembled a
-// second time with them in its configuration.
+// skybot's gallery administrators and maintainer as a maintainer.
 func newGalleryAdminGuild(t *testing.T, maintainer string) *guild {
 	t.Helper()
-	e := assembleGuild(t, func(c *config.Config) { c.Gallery.Maintainers = []string{maintainer} }, hooks{})
-	if err := e.app.close(); err != nil {
-		t.Fatalf("close the first app: %v", err)
-	}
-	e.cfg.Gallery.Admins = []string{e.admin.UserID}
-	var err error
-	if e.app, err = assemble(context.Background(), e.cfg, e.session, nil, hooks{afterMessage: e.afterMessage}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.app.start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	e := assembleGuildWith(t, func(e *guild, c *config.Config) {
+		c.Gallery.Maintainers = []string{maintainer}
+		c.Gallery.Admins = []string{e.admin.UserID}
+	}, hooks{})
+	e.start()
 	return e
 }
 

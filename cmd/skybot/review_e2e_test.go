@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
-	"github.com/skyext/skybot/bot/discordtest/spec"
 )
 
 // reviewGuild is a guild with a review channel, an author, a maintainer
@@ -25,41 +23,15 @@ type reviewGuild struct {
 
 func newReviewGuild(t *testing.T) *reviewGuild {
 	t.Helper()
-	v, err := spec.Shared()
-	if err != nil {
-		t.Fatalf("Discord's API description: %v", err)
-	}
-	srv := discordtest.NewForTest(t, discordtest.Options{Validator: v})
-	e := &guild{t: t, srv: srv, handled: map[string]chan struct{}{}}
-	e.g = srv.CreateGuild("Test Guild")
-	e.general = srv.AddChannel(e.g.ID, "general", discordgo.ChannelTypeGuildText)
-	rg := &reviewGuild{guild: e, review: srv.AddChannel(e.g.ID, "review", discordgo.ChannelTypeGuildText)}
-	admins := srv.AddRole(e.g.ID, "Admins", discordgo.PermissionManageGuild)
-	e.admin = srv.AddMember(e.g.ID, "ada", admins.ID)
-	e.member = srv.AddMember(e.g.ID, "max")
-	rg.author = srv.AddMember(e.g.ID, "aria")
-	rg.maintainer = srv.AddMember(e.g.ID, "mona")
-	if err := srv.AllowCommand(e.g.ID, "ext", e.g.ID); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Store.Path = filepath.Join(t.TempDir(), "skybot.db")
-	cfg.Discord.CommandGuildID = e.g.ID
-	cfg.Gallery.Maintainers = []string{rg.maintainer.UserID}
-	cfg.Gallery.ReviewChannelID = rg.review.ID
-	e.cfg = cfg
-	if e.session, err = emulatorSession(srv); err != nil {
-		t.Fatal(err)
-	}
-	if e.app, err = assemble(context.Background(), cfg, e.session, nil, hooks{afterMessage: e.afterMessage}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.app.close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.app.start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	rg := &reviewGuild{}
+	rg.guild = assembleGuildWith(t, func(e *guild, c *config.Config) {
+		rg.review = e.srv.AddChannel(e.g.ID, "review", discordgo.ChannelTypeGuildText)
+		rg.author = e.srv.AddMember(e.g.ID, "aria")
+		rg.maintainer = e.srv.AddMember(e.g.ID, "mona")
+		c.Gallery.Maintainers = []string{rg.maintainer.UserID}
+		c.Gallery.ReviewChannelID = rg.review.ID
+	}, hooks{})
+	rg.start()
 	return rg
 }
 

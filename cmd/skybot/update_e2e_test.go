@@ -39,11 +39,7 @@ func newGalleryGuild(t *testing.T, tweak func(*config.Config)) galleryFixture {
 			tweak(c)
 		}
 	}, hooks{installAttempts: 100})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := e.app.start(ctx); err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	e.start()
 	return galleryFixture{t: t, e: e}
 }
 

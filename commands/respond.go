@@ -40,6 +40,17 @@ func (r *responder) sayQuiet(content string) bool {
 	return r.err == nil
 }
 
+// sayButtons replies with content and one row of buttons, nobody pinged.
+func (r *responder) sayButtons(content string, buttons ...discordgo.MessageComponent) bool {
+	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: content, Flags: discordgo.MessageFlagsEphemeral,
+			AllowedMentions: noMentions(),
+			Components:      []discordgo.MessageComponent{discordgo.ActionsRow{Components: buttons}}},
+	}, discordgo.WithContext(r.ctx))
+	return r.err == nil
+}
+
 // modal answers with a form (the first and only answer).
 func (r *responder) modal(m *discordgo.InteractionResponseData) bool {
 	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{

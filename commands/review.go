@@ -49,6 +49,8 @@ const (
 	approvePrefix = reviewPrefix + "approve:"
 	rejectPrefix  = reviewPrefix + "reject:"
 	changesPrefix = reviewPrefix + "changes:"
+	// transferPrefix + "name:user": the owner's confirmation of a transfer.
+	transferPrefix = reviewPrefix + "transfer:"
 	// The modals' ids: the button's prefix with "form" added.
 	rejectForm    = reviewPrefix + "rejectform:"
 	changesForm   = reviewPrefix + "changesform:"
@@ -71,6 +73,9 @@ func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The queued version", Required: true}),
 			sub("status", "Show your versions, their states and the latest feedback",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "One extension (default: all of yours)"}),
+			sub("transfer", "Give one of your extensions to another author",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionUser, Name: "to", Description: "Its new owner", Required: true}),
 		},
 	}, {
 		Name:         "review",
@@ -125,6 +130,8 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 		rv.withdraw(r, actor, stringOption(sub, "name"), stringOption(sub, "version"))
 	case "publish status":
 		rv.status(r, actor, stringOption(sub, "name"))
+	case "publish transfer":
+		rv.askTransfer(r, actor, stringOption(sub, "name"), userOption(sub, "to"))
 	case "review queue":
 		rv.queue(r, actor, roles)
 	case "review show":
@@ -280,6 +287,10 @@ var errNotMaintainer = skyerr.New(skyerr.Forbidden, "Only gallery maintainers ca
 
 // button answers a card's button: maintainers only, checked first.
 func (rv *Review) button(r *responder, actor store.UserID, roles []string, customID string) {
+	if rest, ok := strings.CutPrefix(customID, transferPrefix); ok {
+		rv.transfer(r, actor, rest)
+		return
+	}
 	if !rv.gallery.IsMaintainer(actor, roles) {
 		r.say(skyerr.UserText(errNotMaintainer))
 		return

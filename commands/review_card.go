@@ -91,14 +91,7 @@ func (rv *Review) tellAuthor(ctx context.Context, rec extensions.Review, c exten
 	default:
 		text = fmt.Sprintf("<@%s> asks for changes to **%s** %s before it can be published. Their feedback:\n> %s\nSubmit a new version when it is ready.", c.Actor, c.Name, c.Number, quote(c.Reason))
 	}
-	ch, err := rv.session.UserChannelCreate(string(rec.Owner), discordgo.WithContext(ctx))
-	if err == nil {
-		_, err = rv.session.ChannelMessageSendComplex(ch.ID, &discordgo.MessageSend{Content: clip(text, 2000),
-			AllowedMentions: noMentions()}, discordgo.WithContext(ctx))
-	}
-	if err != nil {
-		rv.log.Warn("could not DM the author the review decision", "user_id", rec.Owner, "ext", c.Name, "version", c.Number, "err", err)
-	}
+	rv.dm(ctx, rec.Owner, text)
 }
 
 func quote(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n> ") }

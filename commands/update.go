@@ -196,11 +196,7 @@ func (x *Ext) uninstall(r *responder, guild store.GuildID, actor store.UserID, s
 		}
 	}
 	buttons = append(buttons, discordgo.Button{Label: "Cancel", Style: discordgo.SecondaryButton, CustomID: uninstallPrefix + "cancel:" + name})
-	r.err = r.s.InteractionRespond(r.i, &discordgo.InteractionResponse{
-		Type: discordgo.InteractionResponseChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Content: question, Flags: discordgo.MessageFlagsEphemeral,
-			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: buttons}}},
-	}, discordgo.WithContext(r.ctx))
+	r.sayButtons(question, buttons...)
 }
 
 // uninstallButton carries out the admin's answer to the uninstall question.

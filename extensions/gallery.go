@@ -1062,6 +1062,46 @@ func (g *Gallery) SetUnlisted(ctx context.Context, actor store.UserID, name stri
 	return nil
 }
 
+// Transfer gives name to another author (its owner, or an administrator):
+// from then on only they submit its versions and see its stats. A banned
+// user cannot receive an extension. It returns the previous owner.
+func (g *Gallery) Transfer(ctx context.Context, actor store.UserID, name string, to store.UserID) (store.UserID, error) {
+	ext, err := g.CheckTransfer(ctx, actor, name, to)
+	if err != nil {
+		return "", err
+	}
+	err = g.store.TransferExtension(ctx, ext.ID, ext.OwnerID, to)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", skyerr.New(skyerr.InvalidState, "The owner of %s changed in the meantime; nothing was transferred.", name)
+	}
+	if err != nil {
+		return "", skyerr.Wrap(err, skyerr.Unknown, "Could not transfer %s.", name)
+	}
+	g.log.Info("gallery extension transferred", "ext", name, "from", ext.OwnerID, "to", to, "actor", actor)
+	return ext.OwnerID, nil
+}
+
+// CheckTransfer is Transfer's checks without the change: it returns the
+// extension when actor may give it to to.
+func (g *Gallery) CheckTransfer(ctx context.Context, actor store.UserID, name string, to store.UserID) (store.Extension, error) {
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return store.Extension{}, err
+	}
+	if actor != ext.OwnerID && !g.IsAdmin(actor) {
+		return store.Extension{}, skyerr.New(skyerr.Forbidden, "Only the owner of %s or a gallery administrator can transfer it.", name)
+	}
+	if to == "" || to == ext.OwnerID {
+		return store.Extension{}, skyerr.New(skyerr.InvalidID, "%s already belongs to <@%s>; name someone else.", name, ext.OwnerID)
+	}
+	if _, err := g.store.AuthorBan(ctx, to); err == nil {
+		return store.Extension{}, skyerr.New(skyerr.Forbidden, "<@%s> is banned from the gallery and cannot receive %s.", to, name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Extension{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the gallery's bans.")
+	}
+	return ext, nil
+}
+
 // SupportThread returns name's support thread ("": none yet).
 func (g *Gallery) SupportThread(ctx context.Context, name string) (string, error) {
 	ext, err := g.extension(ctx, name)

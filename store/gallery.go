@@ -517,6 +517,26 @@ func (s *Store) BanAuthor(ctx context.Context, b Ban) error {
 	return nil
 }
 
+// TransferExtension gives gallery extension ext to a new owner if from
+// still owns it; ErrNotFound when it does not (or ext is not a gallery
+// extension). Its versions keep who submitted each.
+func (s *Store) TransferExtension(ctx context.Context, ext ExtensionID, from, to UserID) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE extensions SET owner_id = ? WHERE id = ? AND owner_id = ? AND local_guild = ''`, to, ext, from)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return cmp.Or(err, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("transfer extension %d from %s to %s: %w", ext, from, to, err)
+	}
+	return nil
+}
+
 // UnbanAuthor lifts a ban; ErrNotFound when user is not banned.
 func (s *Store) UnbanAuthor(ctx context.Context, user UserID) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {

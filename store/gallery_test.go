@@ -528,3 +528,24 @@ func TestSearchGallery(t *testing.T) {
 		t.Fatalf("listing = %+v", l)
 	}
 }
+
+// A transfer names the owner it expects: a stale one changes nothing.
+func TestTransferExtension(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	v := submit(t, s, "greeter", "ann", "1.0.0", "")
+	if err := s.TransferExtension(ctx, v.ExtensionID, "bob", "cid"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a transfer from a stale owner: %v", err)
+	}
+	if err := s.TransferExtension(ctx, v.ExtensionID, "ann", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := s.Extension(ctx, v.ExtensionID)
+	if err != nil || ext.OwnerID != "bob" {
+		t.Fatalf("owner = %q, %v; want bob", ext.OwnerID, err)
+	}
+	if got, err := s.Version(ctx, v.ID); err != nil || got.SubmittedBy != "ann" {
+		t.Fatalf("submitted_by after the transfer = %q, %v; want ann kept", got.SubmittedBy, err)
+	}
+}

@@ -189,18 +189,25 @@ func (e *guild) install(src []byte) string {
 
 func (e *guild) extMsg(m discordtest.Member, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (*discordgo.Message, discordtest.Response) {
 	e.t.Helper()
+	return e.command(m, "ext", sub, opts, func(msg *discordgo.Message) bool { return msg.Content != "" })
+}
+
+// command runs /name sub as m in #general and returns skybot's answer: the
+// first message done says is complete.
+func (e *guild) command(m discordtest.Member, name, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption, done func(*discordgo.Message) bool) (*discordgo.Message, discordtest.Response) {
+	e.t.Helper()
 	it, err := e.srv.RunSlash(discordtest.SlashInput{
-		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "ext",
+		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: name,
 		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
 	})
 	if err != nil {
-		e.t.Fatalf("/ext %s: %v", sub, err)
+		e.t.Fatalf("/%s %s: %v", name, sub, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	msg, err := it.WaitMessage(ctx, done)
 	if err != nil {
-		e.t.Fatalf("/ext %s: no answer: %v", sub, err)
+		e.t.Fatalf("/%s %s: no answer: %v", name, sub, err)
 	}
 	return msg, it.Response()
 }

@@ -48,20 +48,8 @@ func newGalleryAdminGuild(t *testing.T, maintainer string) *guild {
 // galleryCmd runs /gallery sub as m and returns skybot's answer.
 func (e *guild) galleryCmd(m discordtest.Member, sub string, opts ...*discordgo.ApplicationCommandInteractionDataOption) *discordgo.Message {
 	e.t.Helper()
-	it, err := e.srv.RunSlash(discordtest.SlashInput{
-		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: "gallery",
-		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
-	})
-	if err != nil {
-		e.t.Fatalf("/gallery %s: %v", sub, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" || len(msg.Embeds) > 0 })
-	if err != nil {
-		e.t.Fatalf("/gallery %s: no answer: %v", sub, err)
-	}
-	if !it.Response().Ephemeral {
+	msg, resp := e.command(m, "gallery", sub, opts, func(msg *discordgo.Message) bool { return msg.Content != "" || len(msg.Embeds) > 0 })
+	if !resp.Ephemeral {
 		e.t.Errorf("/gallery %s answered in public: %q", sub, msg.Content)
 	}
 	return msg

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/store"
 )
 
 // reviewGuild is a guild with a review channel, an author, a maintainer
@@ -38,20 +39,8 @@ func newReviewGuild(t *testing.T) *reviewGuild {
 // slash runs /name sub as m and returns skybot's (final) answer.
 func (e *reviewGuild) slash(m discordtest.Member, name, sub string, opts []*discordgo.ApplicationCommandInteractionDataOption) (string, discordtest.Response) {
 	e.t.Helper()
-	it, err := e.srv.RunSlash(discordtest.SlashInput{
-		GuildID: e.g.ID, ChannelID: e.general.ID, UserID: m.UserID, Name: name,
-		Options: []*discordgo.ApplicationCommandInteractionDataOption{{Name: sub, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}},
-	})
-	if err != nil {
-		e.t.Fatalf("/%s %s: %v", name, sub, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msg, err := it.WaitMessage(ctx, func(msg *discordgo.Message) bool { return msg.Content != "" })
-	if err != nil {
-		e.t.Fatalf("/%s %s: no answer: %v", name, sub, err)
-	}
-	return msg.Content, it.Response()
+	msg, resp := e.command(m, name, sub, opts, func(msg *discordgo.Message) bool { return msg.Content != "" })
+	return msg.Content, resp
 }
 
 // card is the review channel's only card for name version.
@@ -313,5 +302,67 @@ func TestReviewQueueOrder(t *testing.T) {
 		if len(got.Embeds) != 1 || got.Embeds[0].Title != "newcomer 1.0.0" || field(got, "State") != "Withdrawn by its author." || len(got.Components) != 0 {
 			t.Fatalf("/review show = %+v", got)
 		}
+	}
+}
+
+// TestTransferOwnership: an owner gives an extension away after a
+// confirmation; nobody else can, not even by clicking the owner's button;
+// the new owner is told by DM and submits its versions from then on, and
+// the old one no longer can.
+func TestTransferOwnership(t *testing.T) {
+	t.Parallel()
+	e := newReviewGuild(t)
+	publishAs(t, e.guild, store.UserID(e.author.UserID), store.UserID(e.maintainer.UserID), greeterVersion("1.0.0", "Hello"))
+	transfer := func(m discordtest.Member, to string) *discordgo.Message {
+		t.Helper()
+		msg, _ := e.command(m, "publish", "transfer", []*discordgo.ApplicationCommandInteractionDataOption{
+			strOpt("name", "greeter"), {Name: "to", Type: discordgo.ApplicationCommandOptionUser, Value: to}}, func(msg *discordgo.Message) bool { return msg.Content != "" })
+		return msg
+	}
+	owner := func() store.UserID {
+		t.Helper()
+		ext, err := e.app.store.ExtensionByName(context.Background(), "", "greeter")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ext.OwnerID
+	}
+
+	if m := transfer(e.member, e.member.UserID); !strings.Contains(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a stranger's transfer = %q, want E_FORBIDDEN", m.Content)
+	}
+	if m := transfer(e.author, e.author.UserID); !strings.Contains(m.Content, "already belongs to") {
+		t.Errorf("a transfer to the owner = %q", m.Content)
+	}
+	ask := transfer(e.author, e.member.UserID)
+	if !strings.Contains(ask.Content, "Give **greeter** to <@"+e.member.UserID+">?") {
+		t.Fatalf("the confirmation = %q", ask.Content)
+	}
+	if got, _ := e.click(e.member, ask, "Transfer"); !strings.Contains(got, "E_FORBIDDEN") {
+		t.Errorf("the new owner clicking the old owner's button = %q, want E_FORBIDDEN", got)
+	}
+	if got := owner(); got != store.UserID(e.author.UserID) {
+		t.Fatalf("owner after a refused click = %s", got)
+	}
+	if got, _ := e.click(e.author, ask, "Transfer"); !strings.Contains(got, "now belongs to <@"+e.member.UserID+">") {
+		t.Fatalf("the owner's click = %q", got)
+	}
+	if got := owner(); got != store.UserID(e.member.UserID) {
+		t.Fatalf("owner after the transfer = %s, want %s", got, e.member.UserID)
+	}
+	if dms := dmsOf(e, e.member.UserID); !strings.Contains(dms, "You now own the gallery extension **greeter**") {
+		t.Errorf("the new owner's DMs = %q", dms)
+	}
+
+	submit := func(m discordtest.Member, version string) string {
+		t.Helper()
+		got, _ := e.slash(m, "publish", "submit", file("greeter.skyext", greeterVersion(version, "Howdy")))
+		return got
+	}
+	if got := submit(e.author, "1.1.0"); !strings.Contains(got, "E_FORBIDDEN") {
+		t.Errorf("the old owner's submission = %q, want E_FORBIDDEN", got)
+	}
+	if got := submit(e.member, "1.1.0"); !strings.Contains(got, "Queued **greeter** 1.1.0") {
+		t.Errorf("the new owner's submission = %q", got)
 	}
 }

@@ -82,6 +82,7 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: []*discordgo.ApplicationCommandOptionChoice{
 						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
+			sub("stats", "Show the installs, runs and errors of a gallery extension you own, with a chart", statsOption()),
 			sub("config", "Change an extension's settings in a form", configOptions()...),
 			sub("permissions", "Show or limit where and for whom an extension's commands run", permissionsOptions()...),
 			sub("policy", "Show or change what this server allows extensions (Administrator only)",
@@ -171,6 +172,8 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 		x.uninstall(r, guild, actor, sub)
 	case "logs":
 		x.logs(r, guild, sub)
+	case "stats":
+		showStats(r, x.gallery, x.manager.FlushUsage, x.log, actor, stringOption(sub, "name"))
 	case "logchannel":
 		x.logChannel(r, guild, sub)
 	case "config":

@@ -265,6 +265,8 @@ func infoEmbed(info extensions.GalleryInfo, ratings []store.Rating) *discordgo.M
 		desc.WriteString(info.Manifest.Description + "\n")
 	}
 	fmt.Fprintf(&desc, "By <@%s> · latest %s · %s · %s", info.Extension.OwnerID, info.Latest.Version, starsText(info.Rating), installsText(info.Installs))
+	fmt.Fprintf(&desc, "\nLast %d days: %d runs, %d errors, active in %d server%s", extensions.StatsDays,
+		info.Usage.Runs, info.Usage.Errors, info.Usage.Guilds, plural(info.Usage.Guilds))
 	var flags []string
 	if info.Meta.Featured {
 		flags = append(flags, "featured")

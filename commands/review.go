@@ -30,7 +30,10 @@ type Review struct {
 	channel string
 	// files downloads attachments exactly as /ext install does.
 	files *Ext
-	log   *slog.Logger
+	// flushUsage writes the runs counted in memory before stats are read
+	// (SetUsageFlush; by default there is nothing to write).
+	flushUsage func(context.Context) error
+	log        *slog.Logger
 }
 
 // NewReview returns the review handlers; channel is the review channel
@@ -39,8 +42,13 @@ func NewReview(g *extensions.Gallery, st *store.Store, session *discordgo.Sessio
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Review{gallery: g, store: st, session: session, channel: channel, files: NewExt(nil, g, client, log), log: log}
+	return &Review{gallery: g, store: st, session: session, channel: channel, files: NewExt(nil, g, client, log), log: log,
+		flushUsage: func(context.Context) error { return nil }}
 }
+
+// SetUsageFlush makes /publish stats write the manager's counted runs
+// first (Manager.FlushUsage). Call it before the bot starts.
+func (rv *Review) SetUsageFlush(flush func(context.Context) error) { rv.flushUsage = flush }
 
 // Custom id prefixes of the cards' buttons and modals.
 const (
@@ -73,6 +81,7 @@ func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "The queued version", Required: true}),
 			sub("status", "Show your versions, their states and the latest feedback",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "One extension (default: all of yours)"}),
+			sub("stats", "Show the installs, runs and errors of one of your extensions, with a chart", statsOption()),
 			sub("transfer", "Give one of your extensions to another author",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionUser, Name: "to", Description: "Its new owner", Required: true}),
@@ -130,6 +139,8 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 		rv.withdraw(r, actor, stringOption(sub, "name"), stringOption(sub, "version"))
 	case "publish status":
 		rv.status(r, actor, stringOption(sub, "name"))
+	case "publish stats":
+		showStats(r, rv.gallery, rv.flushUsage, rv.log, actor, stringOption(sub, "name"))
 	case "publish transfer":
 		rv.askTransfer(r, actor, stringOption(sub, "name"), userOption(sub, "to"))
 	case "review queue":

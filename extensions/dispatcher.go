@@ -363,6 +363,7 @@ func (d *Dispatcher) run(ctx context.Context, ai activeInstall, view *guildView,
 // recordRun writes an invocation's console output and failure to the
 // extension's log, where the guild admin reads it.
 func (m *Manager) recordRun(ctx context.Context, in store.Install, res sandbox.Result) {
+	m.usage.add(in, res.Failure != nil, m.now())
 	var lines []store.LogEntry
 	entry := func(level, kind, msg, detail string) {
 		lines = append(lines, store.LogEntry{

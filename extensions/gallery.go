@@ -902,6 +902,9 @@ type GalleryInfo struct {
 	Meta      store.GalleryMeta
 	Rating    store.RatingSummary
 	Installs  int // guilds running any version now
+	// Usage is the runs and errors of the last StatsDays days, and the
+	// guilds it ran in, as of the manager's last usage flush.
+	Usage store.VersionUsage
 }
 
 // Info describes a gallery extension with a published version (unlisted
@@ -938,6 +941,18 @@ func (g *Gallery) Info(ctx context.Context, name string) (GalleryInfo, error) {
 	}
 	if info.Rating, err = g.store.RatingSummary(ctx, ext.ID); err != nil {
 		return GalleryInfo{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the rating of %s.", name)
+	}
+	first := store.UsageDay(g.now()) - StatsDays + 1
+	use, err := g.store.UsageByVersion(ctx, ext.ID, first)
+	if err == nil {
+		info.Usage.Guilds, err = g.store.ActiveGuilds(ctx, ext.ID, first)
+	}
+	if err != nil {
+		return GalleryInfo{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the usage of %s.", name)
+	}
+	for _, u := range use {
+		info.Usage.Runs += u.Runs
+		info.Usage.Errors += u.Errors
 	}
 	return info, nil
 }

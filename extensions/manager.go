@@ -90,6 +90,7 @@ type Manager struct {
 	hooks    hookRunner            // runs lifecycle hooks; set by NewDispatcher
 	system   []uploaded            // the operator's system extensions (LoadSystem)
 	gallery  *Gallery              // where an upload's requirements come from (SetGallery)
+	usage    usage                 // runs counted since the last FlushUsage
 }
 
 // SetGallery lets installs of attached files bring the extensions they

@@ -180,6 +180,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 	})
 	// The review channel's cards and the authors' DMs.
 	review := commands.NewReview(gallery, st, session, cfg.Gallery.ReviewChannelID, session.Client, log)
+	review.SetUsageFlush(mgr.FlushUsage)
 	watchers = append(watchers, review.Watch)
 	watchers = append(watchers, commands.NewSupport(gallery, session, cfg.Gallery.SupportForumID, log).Watch)
 	disp := extensions.NewDispatcher(mgr, h.onRun)
@@ -208,6 +209,10 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 	return a, nil
 }
 
+// usageFlushInterval is how often the runs counted in memory are written
+// to the store (stats readers flush first, so they never wait for it).
+const usageFlushInterval = 30 * time.Second
+
 // start connects the bot, then starts the schedules of every guild.
 func (a *app) start(ctx context.Context) error {
 	if err := a.bot.Start(ctx); err != nil {
@@ -228,6 +233,7 @@ func (a *app) start(ctx context.Context) error {
 	if a.featured != nil {
 		a.loops.Go(func() { a.featured.Run(schedCtx) })
 	}
+	a.loops.Go(func() { a.manager.FlushUsageEvery(schedCtx, usageFlushInterval) })
 	return nil
 }
 
@@ -239,6 +245,8 @@ func (a *app) close() error {
 	a.loops.Wait()
 	berr := a.bot.Stop()
 	a.background.Wait()
+	// The runs of the last moments; a failure is logged by the manager.
+	_ = a.manager.FlushUsage(context.Background())
 	a.logChannel.Close()
 	a.supervisor.Close()
 	serr := a.store.Close()

@@ -68,6 +68,10 @@ func featuredNames(t *testing.T, g *Gallery) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return listingNames(ls)
+}
+
+func listingNames(ls []Listing) []string {
 	var names []string
 	for _, l := range ls {
 		names = append(names, l.Manifest.Name)

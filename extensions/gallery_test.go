@@ -605,11 +605,7 @@ func TestGallerySearchFeaturedUnlistedBanned(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, l := range ls {
-			names = append(names, l.Manifest.Name)
-		}
-		return names
+		return listingNames(ls)
 	}
 	check := func(what string, got, want []string) {
 		t.Helper()

@@ -521,16 +521,7 @@ func (s *Store) BanAuthor(ctx context.Context, b Ban) error {
 // still owns it; ErrNotFound when it does not (or ext is not a gallery
 // extension). Its versions keep who submitted each.
 func (s *Store) TransferExtension(ctx context.Context, ext ExtensionID, from, to UserID) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE extensions SET owner_id = ? WHERE id = ? AND owner_id = ? AND local_guild = ''`, to, ext, from)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return cmp.Or(err, ErrNotFound)
-		}
-		return nil
-	})
+	err := s.execOne(ctx, `UPDATE extensions SET owner_id = ? WHERE id = ? AND owner_id = ? AND local_guild = ''`, to, ext, from)
 	if err != nil {
 		return fmt.Errorf("transfer extension %d from %s to %s: %w", ext, from, to, err)
 	}
@@ -539,8 +530,18 @@ func (s *Store) TransferExtension(ctx context.Context, ext ExtensionID, from, to
 
 // UnbanAuthor lifts a ban; ErrNotFound when user is not banned.
 func (s *Store) UnbanAuthor(ctx context.Context, user UserID) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM banned_authors WHERE user_id = ?`, user)
+	err := s.execOne(ctx, `DELETE FROM banned_authors WHERE user_id = ?`, user)
+	if err != nil {
+		return fmt.Errorf("unban author %s: %w", user, err)
+	}
+	return nil
+}
+
+// execOne runs a statement that must change a row, in a transaction;
+// ErrNotFound when it changed none.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -549,10 +550,6 @@ func (s *Store) UnbanAuthor(ctx context.Context, user UserID) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("unban author %s: %w", user, err)
-	}
-	return nil
 }
 
 // AuthorBan returns user's ban, or ErrNotFound when they are not banned.

@@ -614,6 +614,7 @@ func deleteExtension(ctx context.Context, tx *sql.Tx, id ExtensionID) (ok bool, 
 	for _, q := range []string{
 		`DELETE FROM ext_storage WHERE extension_id = ?`,
 		`DELETE FROM ext_log WHERE extension_id = ?`,
+		`DELETE FROM ext_usage WHERE extension_id = ?`,
 		`DELETE FROM install_history WHERE extension_id = ?`,
 		`DELETE FROM extensions WHERE id = ?`,
 	} {

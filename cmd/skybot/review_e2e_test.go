@@ -20,6 +20,11 @@ type reviewGuild struct {
 	review     discordtest.Channel
 	author     discordtest.Member
 	maintainer discordtest.Member
+	// other is a second guild skybot is in, with its own admin and
+	// channel: what the gallery publishes installs there too.
+	other        discordtest.Guild
+	otherGeneral discordtest.Channel
+	otherAdmin   discordtest.Member
 }
 
 func newReviewGuild(t *testing.T) *reviewGuild {
@@ -31,6 +36,12 @@ func newReviewGuild(t *testing.T) *reviewGuild {
 		rg.maintainer = e.srv.AddMember(e.g.ID, "mona")
 		c.Gallery.Maintainers = []string{rg.maintainer.UserID}
 		c.Gallery.ReviewChannelID = rg.review.ID
+		rg.other = e.srv.CreateGuild("Other Guild")
+		rg.otherGeneral = e.srv.AddChannel(rg.other.ID, "general", discordgo.ChannelTypeGuildText)
+		admins := e.srv.AddRole(rg.other.ID, "Admins", discordgo.PermissionManageGuild)
+		rg.otherAdmin = e.srv.AddMember(rg.other.ID, "oscar", admins.ID)
+		// Global commands, as in production: /ext works in both guilds.
+		c.Discord.CommandGuildID = ""
 	}, hooks{})
 	rg.start()
 	return rg
@@ -168,6 +179,13 @@ func TestReviewThroughTheChannel(t *testing.T) {
 	}
 	if replies := e.say(e.member, "!greet"); len(replies) != 1 || replies[0].Content != "Hello from 1.0.0" {
 		t.Fatalf("!greet = %v", contents(replies))
+	}
+	// Published means published everywhere: another guild's admin installs it.
+	// (Only its slash commands are used: messages there are not awaited.)
+	other := &guild{t: t, srv: e.srv, app: e.app, g: e.other, general: e.otherGeneral, admin: e.otherAdmin, member: e.otherAdmin}
+	otherCard, _ := other.extMsg(other.admin, "install", []*discordgo.ApplicationCommandInteractionDataOption{{Name: "extension", Type: discordgo.ApplicationCommandOptionString, Value: "greeter"}})
+	if answer, _ := other.click(other.admin, otherCard, "Install"); !strings.HasPrefix(answer, "Installed **greeter** 1.0.0") {
+		t.Fatalf("install in another guild = %q", answer)
 	}
 
 	// A newer version, rejected with feedback.

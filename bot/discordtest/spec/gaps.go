@@ -56,6 +56,8 @@ var gaps = gapList{
 		why: "PermissionOverwrite.Deny is a string"},
 	{method: "PUT", route: "/applications/{application_id}/guilds/{guild_id}/commands", field: "[].default_member_permissions", stringInt: true,
 		why: "ApplicationCommand.DefaultMemberPermissions is a string"},
+	{method: "PUT", route: "/applications/{application_id}/commands", field: "[].default_member_permissions", stringInt: true,
+		why: "ApplicationCommand.DefaultMemberPermissions is a string (global commands)"},
 
 	// The spec allows 4000 characters of message content, the limit of
 	// Nitro users; Discord refuses more than 2000 from a bot (as the spec

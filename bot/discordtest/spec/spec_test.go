@@ -300,6 +300,12 @@ var validCalls = []struct {
 			Embeds:    []*discordgo.MessageEmbed{embed()},
 		})
 	}},
+	{"global command bulk overwrite", func(s *discordgo.Session) {
+		s.ApplicationCommandBulkOverwrite(appID, "", []*discordgo.ApplicationCommand{{
+			Name: "ext", Description: "Manage extensions",
+			DefaultMemberPermissions: ptr(int64(discordgo.PermissionManageGuild)),
+		}})
+	}},
 	{"guild command bulk overwrite", func(s *discordgo.Session) {
 		s.ApplicationCommandBulkOverwrite(appID, guildID, []*discordgo.ApplicationCommand{
 			{

@@ -380,6 +380,9 @@ func TestTransferOwnership(t *testing.T) {
 	if got := submit(e.author, "1.1.0"); !strings.Contains(got, "E_FORBIDDEN") {
 		t.Errorf("the old owner's submission = %q, want E_FORBIDDEN", got)
 	}
+	if got := submit(e.member, "1.0.0"); !strings.Contains(got, "version 1.0.0 is not greater than") {
+		t.Errorf("a submission of a version that is not greater = %q, want it refused", got)
+	}
 	if got := submit(e.member, "1.1.0"); !strings.Contains(got, "Queued **greeter** 1.1.0") {
 		t.Errorf("the new owner's submission = %q", got)
 	}

@@ -1063,17 +1063,24 @@ func (g *Gallery) RotateFeatured(ctx context.Context, count int) ([]string, erro
 // SetUnlisted hides name from search and featured lists, or lists it
 // again (administrators). An unlisted extension stays installable by name.
 func (g *Gallery) SetUnlisted(ctx context.Context, actor store.UserID, name string, unlisted bool) error {
-	if err := g.requireAdmin(actor, "unlist extensions"); err != nil {
+	return g.setListingFlag(ctx, actor, name, "unlisted", unlisted, g.store.SetUnlisted)
+}
+
+// setListingFlag is an administrator's change of one of name's listing
+// flags (what: "unlisted", "premium") through set.
+func (g *Gallery) setListingFlag(ctx context.Context, actor store.UserID, name, what string, on bool,
+	set func(context.Context, store.ExtensionID, bool) error) error {
+	if err := g.requireAdmin(actor, "change whether extensions are "+what); err != nil {
 		return err
 	}
 	ext, err := g.extension(ctx, name)
 	if err != nil {
 		return err
 	}
-	if err := g.store.SetUnlisted(ctx, ext.ID, unlisted); err != nil {
-		return skyerr.Wrap(err, skyerr.Unknown, "Could not change whether %s is listed.", name)
+	if err := set(ctx, ext.ID, on); err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not change whether %s is %s.", name, what)
 	}
-	g.log.Info("gallery unlisted changed", "ext", name, "unlisted", unlisted, "actor", actor)
+	g.log.Info("gallery "+what+" changed", "ext", name, what, on, "actor", actor)
 	return nil
 }
 
@@ -1149,18 +1156,7 @@ func (g *Gallery) SetSupportThread(ctx context.Context, name, thread, replacing 
 // only guilds whose tier includes premium extensions may install it then.
 // Guilds that installed it before keep it and its updates.
 func (g *Gallery) SetPremium(ctx context.Context, actor store.UserID, name string, premium bool) error {
-	if err := g.requireAdmin(actor, "mark extensions premium"); err != nil {
-		return err
-	}
-	ext, err := g.extension(ctx, name)
-	if err != nil {
-		return err
-	}
-	if err := g.store.SetPremium(ctx, ext.ID, premium); err != nil {
-		return skyerr.Wrap(err, skyerr.Unknown, "Could not change whether %s is premium.", name)
-	}
-	g.log.Info("gallery premium changed", "ext", name, "premium", premium, "actor", actor)
-	return nil
+	return g.setListingFlag(ctx, actor, name, "premium", premium, g.store.SetPremium)
 }
 
 // BanAuthor bars user from the gallery (administrators): they can no

@@ -414,7 +414,14 @@ func (s *Store) RotateFeatured(ctx context.Context, count int) ([]ExtensionID, e
 			return err
 		}
 		slices.SortStableFunc(pool, func(a, b candidate) int { return cmp.Compare(a.last, b.last) })
-		now := ms(s.now())
+		// Each turn is stamped later than the one before, even two turns in
+		// one millisecond: otherwise their choices tie on last_featured_at
+		// and the next turn may pick the previous one's again.
+		var latest int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_featured_at), 0) FROM gallery_extensions`).Scan(&latest); err != nil {
+			return err
+		}
+		now := max(ms(s.now()), latest+1)
 		for _, c := range pool[:min(slots, len(pool))] {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO gallery_extensions (extension_id, featured, rotated, last_featured_at, updated_at) VALUES (?, 1, 1, ?, ?)
 				ON CONFLICT (extension_id) DO UPDATE SET featured = 1, rotated = 1, last_featured_at = excluded.last_featured_at, updated_at = excluded.updated_at`,

@@ -85,6 +85,14 @@ func newEventRig(t *testing.T, syncEvents bool, opts EventSinkOptions, wrap func
 	case <-time.After(eventWait):
 		t.Fatal("no GUILD_CREATE")
 	}
+	// The member counter reads the same GUILD_CREATE in a handler goroutine
+	// of its own, which may not have run yet; cases that report the count
+	// (guildUpdate) need it to have.
+	for deadline := time.Now().Add(eventWait); memberCount(s, r.guild.ID) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the member counter never saw the GUILD_CREATE")
+		}
+	}
 	r.s = s
 	return r
 }

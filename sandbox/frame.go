@@ -40,7 +40,7 @@ const (
 const (
 	maxFrameToWorker   = 4 << 20 // a program (≤ 256 KiB of source) or an event
 	maxFrameFromWorker = 4 << 20 // a result is bounded far below this
-	protocolVersion    = "skybot-sandbox/1"
+	protocolVersion    = "skybot-sandbox/2"
 )
 
 var errBadFrame = errors.New("malformed frame")
@@ -283,6 +283,7 @@ type workerConfig struct {
 	MaxIsolates   int
 	MaxPrograms   int
 	RegexpTimeout time.Duration
+	SyscallFilter bool // install the worker syscall filter (seccomp_linux.go)
 }
 
 func (c workerConfig) encode(w *wbuf) {
@@ -292,6 +293,7 @@ func (c workerConfig) encode(w *wbuf) {
 	w.uvarint(uint64(max(c.MaxIsolates, 0)))
 	w.uvarint(uint64(max(c.MaxPrograms, 0)))
 	w.duration(c.RegexpTimeout)
+	w.uvarint(boolBit(c.SyscallFilter))
 }
 
 func decodeWorkerConfig(p []byte) (workerConfig, error) {
@@ -305,17 +307,22 @@ func decodeWorkerConfig(p []byte) (workerConfig, error) {
 	c.MaxIsolates = r.int(1 << 30)
 	c.MaxPrograms = r.int(1 << 30)
 	c.RegexpTimeout = r.duration()
+	c.SyscallFilter = r.int(1) == 1
 	return c, r.end()
+}
+
+// boolBit is a flag as it travels in a frame: 1 or 0.
+func boolBit(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func encodeProgram(w *wbuf, p *Program) {
 	w.sum(p.sum)
 	w.str(p.name)
-	legacy := uint64(0)
-	if p.legacy {
-		legacy = 1
-	}
-	w.uvarint(legacy)
+	w.uvarint(boolBit(p.legacy))
 	w.str(p.code)
 }
 

@@ -49,6 +49,10 @@ type Options struct {
 	HangTimeout time.Duration
 	// StartTimeout bounds a worker's start (up to its hello). Default 10 s.
 	StartTimeout time.Duration
+	// NoSyscallFilter starts workers without their seccomp filter (see
+	// seccomp_linux.go), for kernels that refuse it; by default a worker
+	// that cannot install it does not start.
+	NoSyscallFilter bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -210,7 +214,7 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 		pageFile.Close()
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startWorker(cmd); err != nil {
 		pageFile.Close()
 		page.unmap()
 		return nil, fmt.Errorf("start %s: %w", pl.opts.WorkerBinary, err)
@@ -225,7 +229,7 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	_ = pr.w.frame(frameInit, workerConfig{
 		MemoryLimit: pl.opts.MemoryLimit, MaxStack: pl.opts.MaxStack,
 		MaxIsolates: pl.opts.MaxIsolates, MaxPrograms: pl.opts.MaxPrograms,
-		RegexpTimeout: pl.opts.RegexpTimeout,
+		RegexpTimeout: pl.opts.RegexpTimeout, SyscallFilter: !pl.opts.NoSyscallFilter,
 	}.encode)
 	stderrDone := make(chan struct{})
 	go pr.readStderr(stderr, stderrDone)
@@ -234,6 +238,9 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	case <-pr.hello:
 		return pr, nil
 	case <-pr.exited:
+		if pr.cmd.ProcessState.ExitCode() == exitNoFilter {
+			return nil, fmt.Errorf("%w: %s", ErrSyscallFilter, pr.stderr.summary())
+		}
 		return nil, fmt.Errorf("worker exited at start: %s", pr.stderr.summary())
 	case <-time.After(pl.opts.StartTimeout):
 		pr.kill("start timeout", 0)

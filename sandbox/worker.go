@@ -54,6 +54,12 @@ func WorkerMain() int {
 		fmt.Fprintln(os.Stderr, "sandbox worker:", err)
 		return 2
 	}
+	if cfg.SyscallFilter {
+		if err := installSyscallFilter(); err != nil {
+			fmt.Fprintln(os.Stderr, "sandbox worker:", err)
+			return exitNoFilter
+		}
+	}
 	w := &worker{out: newFrameWriter(out), page: page, programs: newProgramCache(cfg.MaxPrograms)}
 	w.ex = newExecutor(w, executorConfig{
 		maxIsolates:   cfg.MaxIsolates,
@@ -63,6 +69,15 @@ func WorkerMain() int {
 	})
 	return w.serve(in)
 }
+
+// exitNoFilter is a worker's exit code when the kernel refused its
+// syscall filter; the parent reports it as ErrSyscallFilter.
+const exitNoFilter = 3
+
+// ErrSyscallFilter: workers cannot start because the kernel refuses their
+// syscall filter (no seccomp, or a container policy that forbids it).
+// Options.NoSyscallFilter starts them without it.
+var ErrSyscallFilter = errors.New("the kernel refused the sandbox workers' syscall filter")
 
 // worker is the child side of the pipe protocol.
 type worker struct {

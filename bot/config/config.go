@@ -90,6 +90,10 @@ type Sandbox struct {
 	// its guild until an admin enables it again.
 	SuspendAfter  int      `toml:"suspend_after"`
 	SuspendWindow Duration `toml:"suspend_window"`
+	// SyscallFilter has each sandbox worker install a seccomp filter that
+	// refuses files, sockets, exec and signals to other processes. Turn
+	// it off only on a kernel that refuses it (workers then do not start).
+	SyscallFilter bool `toml:"syscall_filter"`
 }
 
 // Extensions limits what admins may install.
@@ -234,6 +238,7 @@ func Default() Config {
 			MemoryLimitMB: 128,
 			SuspendAfter:  5,
 			SuspendWindow: Duration{10 * time.Minute},
+			SyscallFilter: true,
 		},
 		Extensions: Extensions{
 			MaxAttachmentBytes:     1 << 20,

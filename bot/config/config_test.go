@@ -117,6 +117,7 @@ timeout = "750ms"
 max_call_stack = 256
 max_host_calls = 10
 memory_limit_mb = 256
+syscall_filter = false
 [extensions]
 max_attachment_bytes = 2097152
 max_source_bytes = 2097152
@@ -143,7 +144,7 @@ listen = "[::1]:9100"
 		{"ops endpoint on every interface", "[ops]\nlisten = \":9464\"\n", func(c *Config) { c.Ops.Listen = ":9464" }},
 		{"ops endpoint by host name", "ops.listen = \"metrics.internal:65535\"\n", func(c *Config) { c.Ops.Listen = "metrics.internal:65535" }},
 		{"limits at their bounds", "[sandbox]\ntimeout = \"100ms\"\nmax_call_stack = 32\nmax_host_calls = 1\nmemory_limit_mb = 64\n", func(c *Config) {
-			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}}
+			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}, SyscallFilter: true}
 		}},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -105,7 +106,14 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 	}), cfg.HTTP.NetworkTiers)
 	// Extension code runs in worker processes: the skybot binary itself,
 	// re-executed (main checks sandbox.WorkerArg first).
-	sup, err := sandbox.NewWorkerSupervisor(exec, log, sandbox.Options{})
+	if !cfg.Sandbox.SyscallFilter {
+		log.Warn("sandbox workers run without their syscall filter ([sandbox] syscall_filter = false): only goja and rlimits stand between extension code and the host")
+	}
+	sup, err := sandbox.NewWorkerSupervisor(exec, log, sandbox.Options{NoSyscallFilter: !cfg.Sandbox.SyscallFilter})
+	if errors.Is(err, sandbox.ErrSyscallFilter) {
+		st.Close()
+		return nil, fmt.Errorf("start sandbox workers: %w (where the kernel cannot filter syscalls, set [sandbox] syscall_filter = false)", err)
+	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start sandbox workers: %w", err)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,10 +88,12 @@ func FuzzWorkerFrames(f *testing.F) {
 }
 
 // FuzzJSONValue checks that jsonValue builds what goja's own JSON.parse
-// builds, and refuses what it refuses.
+// builds, and refuses what it refuses, with and without a key table (and
+// with one already holding the text's keys).
 func FuzzJSONValue(f *testing.F) {
 	for _, seed := range []string{
 		`{"a":[1,-2.5e3,"x\"\\\/\b\f\n\r\t\u00e9\ud83c\udf89\ud800"],"b":{"c":null,"d":true,"e":false}}`,
+		`{"a\"b":1,"\u0041":2,"tab\there":3,"é":4,"a":5,"a":6}`,
 		`[]`, `{}`, `"s"`, `12345678901234567890`, `[1,]`, `{"a" 1}`, `01`, `1e400`, ` [ 1 , 2 ] `,
 	} {
 		f.Add(seed)
@@ -101,6 +104,20 @@ func FuzzJSONValue(f *testing.F) {
 		stringify, _ := goja.AssertFunction(rt.Get("JSON").ToObject(rt).Get("stringify"))
 		want, werr := parse(goja.Undefined(), rt.ToValue(text))
 		got, gerr := jsonValue(rt, []byte(text), 64)
+		keys := map[string]string{}
+		for range 2 {
+			kv, kerr := jsonValueKeys(rt, []byte(text), 64, keys)
+			if (kerr == nil) != (gerr == nil) {
+				t.Fatalf("%q: with a key table err %v, without %v", text, kerr, gerr)
+			}
+			if gerr == nil {
+				a, _ := stringify(goja.Undefined(), got)
+				b, _ := stringify(goja.Undefined(), kv)
+				if !a.StrictEquals(b) {
+					t.Fatalf("%q: with a key table %s, without %s", text, b, a)
+				}
+			}
+		}
 		if gerr != nil {
 			if werr == nil && jsonDepth([]byte(text), 64) <= 64 {
 				t.Fatalf("refused %q, which JSON.parse accepts", text)
@@ -125,4 +142,27 @@ func FuzzJSONValue(f *testing.F) {
 			t.Fatalf("%q: got %s, want %s", text, gs, ws)
 		}
 	})
+}
+
+// TestJSONKeyTableIsBounded: keys from outside data (an HTTP body) cannot
+// grow an isolate's key table without bound.
+func TestJSONKeyTableIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 3 * maxKeyTable {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	fmt.Fprintf(&b, `"%s":0}`, strings.Repeat("x", maxTableKey+1))
+	rt := goja.New()
+	keys := map[string]string{}
+	v, err := jsonValueKeys(rt, []byte(b.String()), 64, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(v.ToObject(rt).Keys()); n != 3*maxKeyTable+1 {
+		t.Errorf("object has %d keys", n)
+	}
+	if len(keys) != maxKeyTable {
+		t.Errorf("key table holds %d keys, want %d", len(keys), maxKeyTable)
+	}
 }

@@ -29,6 +29,7 @@ type isolate struct {
 	jsonStringify nativeFn      // the hardened one
 	errorCtor     *goja.Object
 	hostFns       map[string]goja.Value // host functions, made once per runtime
+	jsonKeys      map[string]string     // object keys of trusted JSON seen before (jsonValueKeys)
 	// Handler style (part A): what the top level registered, and the
 	// modules it required (cached per runtime, not per run).
 	handlers map[string]goja.Value // by Registration.ID
@@ -292,7 +293,10 @@ func (iso *isolate) parseTrusted(data []byte) goja.Value {
 	if len(data) == 0 {
 		return goja.Undefined()
 	}
-	v, err := jsonValue(iso.rt, data, DefaultLimits.MaxNesting)
+	if iso.jsonKeys == nil {
+		iso.jsonKeys = map[string]string{}
+	}
+	v, err := jsonValueKeys(iso.rt, data, DefaultLimits.MaxNesting, iso.jsonKeys)
 	if err != nil {
 		return nil
 	}

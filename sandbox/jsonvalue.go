@@ -16,7 +16,14 @@ import (
 // as JSON.parse makes them, so no setter on a prototype runs. Nesting is
 // bounded by maxDepth.
 func jsonValue(rt *goja.Runtime, data []byte, maxDepth int) (goja.Value, error) {
-	p := jsonParser{rt: rt, b: data, maxDepth: maxDepth}
+	return jsonValueKeys(rt, data, maxDepth, nil)
+}
+
+// jsonValueKeys is jsonValue with a table of object keys seen before
+// (nil for none), which it adds to: module data repeats the same keys on
+// every event, and a key found there costs no allocation.
+func jsonValueKeys(rt *goja.Runtime, data []byte, maxDepth int, keys map[string]string) (goja.Value, error) {
+	p := jsonParser{rt: rt, b: data, maxDepth: maxDepth, keys: keys}
 	p.space()
 	v, err := p.value(0)
 	if err != nil {
@@ -37,7 +44,16 @@ type jsonParser struct {
 	i        int
 	maxDepth int
 	u16      []uint16
+	keys     map[string]string
 }
+
+// Keys are remembered only while the table is small and they are short:
+// host call results carry outside data (HTTP bodies) whose keys are
+// anyone's choice.
+const (
+	maxKeyTable = 512
+	maxTableKey = 32
+)
 
 func (p *jsonParser) space() {
 	for p.i < len(p.b) {
@@ -215,6 +231,26 @@ func (p *jsonParser) number() (goja.Value, error) {
 
 // key reads an object key as a Go string (lone surrogates become U+FFFD).
 func (p *jsonParser) key() (string, error) {
+	start := p.i + 1
+	for end := start; end < len(p.b); end++ {
+		c := p.b[end]
+		if c == '\\' || c < 0x20 {
+			break // escapes: the general path
+		}
+		if c != '"' {
+			continue
+		}
+		p.i = end + 1
+		b := p.b[start:end]
+		if k, ok := p.keys[string(b)]; ok {
+			return k, nil
+		}
+		k := string(b)
+		if p.keys != nil && len(p.keys) < maxKeyTable && len(k) <= maxTableKey {
+			p.keys[k] = k
+		}
+		return k, nil
+	}
 	v, err := p.string()
 	if err != nil {
 		return "", err

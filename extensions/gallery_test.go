@@ -989,6 +989,42 @@ func TestInstallBringsRequirements(t *testing.T) {
 	wantCode(t, "over the quota with dependencies", err, skyerr.InvalidState)
 }
 
+// One install brings at most maxDependencies extensions with it: exactly
+// that many is planned, one more is refused, naming the limit.
+func TestInstallBringsAtMostSixteenRequirements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	// A chain: top needs lib0, lib0 needs lib1, ... so the planner walks it
+	// level by level.
+	const n = maxDependencies + 1
+	for i := n - 1; i >= 0; i-- { // a requirement must be in the gallery first
+		var lines []string
+		if i+1 < n {
+			lines = append(lines, fmt.Sprintf("@requires     lib%d ^1.0", i+1))
+		}
+		gf.publish(t, "ann", withHeader(ext(fmt.Sprintf("lib%d", i), "1.0.0", "Hi"), lines...))
+	}
+	gf.publish(t, "ann", withHeader(ext("fits", "1.0.0", "Hi"), "@requires     lib1 ^1.0"))
+	gf.publish(t, "ann", withHeader(ext("toobig", "1.0.0", "Hi"), "@requires     lib0 ^1.0"))
+
+	p, err := gf.m.PlanInstallPublished(ctx, "g1", "admin", "fits", "", gf.g)
+	if err != nil {
+		t.Fatalf("%d requirements: %v", maxDependencies, err)
+	}
+	if len(p.Dependencies) != maxDependencies {
+		t.Fatalf("fits brings %d extensions, want %d", len(p.Dependencies), maxDependencies)
+	}
+	_, err = gf.m.PlanInstallPublished(ctx, "g1", "admin", "toobig", "", gf.g)
+	wantCode(t, "one requirement over the limit", err, skyerr.Dependency)
+	if got, want := skyerr.From(err).Message, "toobig needs more than 16 extensions that are not installed here; install some of them first."; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	if ins, err := gf.store.Installs(ctx, "g1"); err != nil || len(ins) != 0 {
+		t.Errorf("installs after two plans: %v, %v", ins, err)
+	}
+}
+
 // The featured rotation fills the places administrators left from the best
 // rated, never-featured first, so the set moves on from turn to turn; a
 // pinned feature stays, and unlisted extensions are never chosen.

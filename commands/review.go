@@ -2,6 +2,9 @@ package commands
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +85,9 @@ func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 			sub("status", "Show your versions, their states and the latest feedback",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "One extension (default: all of yours)"}),
 			sub("stats", "Show the installs, runs and errors of one of your extensions, with a chart", statsOption()),
+			sub("key", "Register the ed25519 key your submissions must be signed with",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "public_key",
+					Description: "The public key in base64: the .pub file skybot ext keygen wrote", Required: true, MaxLength: 100}),
 			sub("transfer", "Give one of your extensions to another author",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The extension's name", Required: true},
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionUser, Name: "to", Description: "Its new owner", Required: true}),
@@ -141,6 +147,8 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 		rv.status(r, actor, stringOption(sub, "name"))
 	case "publish stats":
 		showStats(r, rv.gallery, rv.flushUsage, rv.log, actor, stringOption(sub, "name"))
+	case "publish key":
+		rv.registerKey(r, actor, stringOption(sub, "public_key"))
 	case "publish transfer":
 		rv.askTransfer(r, actor, stringOption(sub, "name"), userOption(sub, "to"))
 	case "review queue":
@@ -195,6 +203,22 @@ func (rv *Review) submit(r *responder, actor store.UserID, roles []string, data 
 		b.WriteString(findingLines(got.Findings, 1500))
 	}
 	r.edit(b.String(), nil)
+}
+
+// registerKey registers the author's signing key: from then on the
+// gallery refuses their unsigned or wrongly signed submissions.
+func (rv *Review) registerKey(r *responder, actor store.UserID, text string) {
+	pub, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "That is not base64; paste the one line of the .pub file that skybot ext keygen wrote.")))
+		return
+	}
+	if err := rv.gallery.RegisterKey(r.ctx, actor, ed25519.PublicKey(pub)); err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	sum := sha256.Sum256(pub)
+	r.say(fmt.Sprintf("Registered your signing key (fingerprint `%x`). From now on every version you submit must be a .skypkg signed with it: `skybot ext pack --key YOUR.key DIR`. Registering another key replaces this one.", sum[:8]))
 }
 
 func (rv *Review) withdraw(r *responder, actor store.UserID, name, version string) {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/skyext/skybot/bot/config"
 	"github.com/skyext/skybot/bot/discordtest"
+	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/store"
 )
 
@@ -386,4 +390,61 @@ func TestTransferOwnership(t *testing.T) {
 	if got := submit(e.member, "1.1.0"); !strings.Contains(got, "Queued **greeter** 1.1.0") {
 		t.Errorf("the new owner's submission = %q", got)
 	}
+}
+
+// TestSignedSubmissions: an author registers a signing key with /publish
+// key; from then on /publish submit refuses what is unsigned or signed
+// with another key, and queues what the key verifies.
+func TestSignedSubmissions(t *testing.T) {
+	e := newReviewGuild(t)
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	keyOpt := func(text string) []*discordgo.ApplicationCommandInteractionDataOption {
+		return []*discordgo.ApplicationCommandInteractionDataOption{strOpt("public_key", text)}
+	}
+	if got, _ := e.slash(e.author, "publish", "key", keyOpt("not base64!")); !strings.Contains(got, "E_INVALID_ID") {
+		t.Errorf("a key that is not base64 = %q", got)
+	}
+	if got, _ := e.slash(e.author, "publish", "key", keyOpt(base64.StdEncoding.EncodeToString(pub[:16]))); !strings.Contains(got, "E_INVALID_ID") {
+		t.Errorf("a short key = %q", got)
+	}
+	if got, _ := e.slash(e.author, "publish", "key", keyOpt(base64.StdEncoding.EncodeToString(pub))); !strings.Contains(got, "Registered your signing key") {
+		t.Fatalf("registering the key = %q", got)
+	}
+
+	src := greeterVersion("1.0.0", "Hello")
+	signed := func(k ed25519.PrivateKey) []byte {
+		t.Helper()
+		man, code, err := extensions.ParseSkyext(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkg := extensions.Package{Manifest: man, Code: code, Signature: signCode(k, code)}
+		data, err := pkg.Encode(extensions.PackageV2, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	submit := func(name string, data []byte) string {
+		t.Helper()
+		got, _ := e.slash(e.author, "publish", "submit", file(name, data))
+		return got
+	}
+	if got := submit("greeter.skyext", src); !strings.Contains(got, "E_INVALID_PACKAGE") || !strings.Contains(got, "not signed") {
+		t.Errorf("an unsigned submission = %q, want it refused", got)
+	}
+	if got := submit("greeter.skypkg", signed(otherKey)); !strings.Contains(got, "E_INVALID_PACKAGE") || !strings.Contains(got, "does not verify") {
+		t.Errorf("a submission signed with another key = %q, want it refused", got)
+	}
+	if n := len(e.srv.Messages(e.review.ID)); n != 0 {
+		t.Errorf("the refused submissions left %d messages in the review channel", n)
+	}
+	if got := submit("greeter.skypkg", signed(key)); !strings.Contains(got, "Queued **greeter** 1.0.0") {
+		t.Errorf("the signed submission = %q", got)
+	}
+	e.card("greeter 1.0.0")
 }

@@ -1,6 +1,7 @@
 package extensions
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -31,5 +32,58 @@ func TestUsageCountsSurviveAFailedWrite(t *testing.T) {
 	}
 	if rest := u.take(); len(rest) != 0 {
 		t.Errorf("take left %v behind", rest)
+	}
+}
+
+// FlushUsageEvery writes the counts on its own clock, and once more when
+// its context ends (the app's shutdown), without anyone reading stats.
+func TestUsageFlushesOnATimerAndAtTheEnd(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	gf.publish(t, "ann", ext("hello", "1.0.0", "Hi"))
+	if _, err := gf.installFromGallery(t, "g1", "hello", ""); err != nil {
+		t.Fatal(err)
+	}
+	in, err := gf.store.InstallByName(ctx, "g1", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := func() int {
+		t.Helper()
+		u, err := gf.store.UsageByVersion(ctx, in.ExtensionID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u[in.VersionID].Runs
+	}
+	flushEvery := func(interval time.Duration) (stop func()) {
+		flushCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			gf.m.FlushUsageEvery(flushCtx, interval)
+		}()
+		return func() { cancel(); <-done }
+	}
+
+	stop := flushEvery(5 * time.Millisecond)
+	gf.m.usage.add(in, false, time.Now())
+	for deadline := time.Now().Add(10 * time.Second); runs() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the timer never wrote the run")
+		}
+	}
+	stop()
+
+	// An interval that never comes: only the final flush can write this.
+	stop = flushEvery(time.Hour)
+	gf.m.usage.add(in, true, time.Now())
+	if got := runs(); got != 1 {
+		t.Fatalf("runs before the end = %d, want 1", got)
+	}
+	stop()
+	if got := runs(); got != 2 {
+		t.Errorf("runs after the final flush = %d, want 2", got)
 	}
 }

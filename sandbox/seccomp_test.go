@@ -252,3 +252,22 @@ func TestBPFJumpsStayInRange(t *testing.T) {
 		t.Fatalf("the worker filter does not assemble: %v", err)
 	}
 }
+
+// A worker that exits with exitNoFilter (what WorkerMain does when the
+// kernel refuses the filter) makes the pool fail with ErrSyscallFilter,
+// which skybot turns into advice about [sandbox] syscall_filter. The
+// stand-in worker is a script: this kernel accepts the filter.
+func TestRefusedFilterIsReportedAsSuch(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "worker")
+	body := fmt.Sprintf("#!/bin/sh\necho 'sandbox worker: the kernel refused the syscall filter: operation not permitted' >&2\nexit %d\n", exitNoFilter)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewWorkerSupervisor(&recordingActions{}, nil, Options{Workers: 1, WorkerBinary: script})
+	if !errors.Is(err, ErrSyscallFilter) {
+		t.Fatalf("err = %v, want ErrSyscallFilter", err)
+	}
+	if !strings.Contains(err.Error(), "operation not permitted") {
+		t.Errorf("err = %v, want the worker's own words", err)
+	}
+}

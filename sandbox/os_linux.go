@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,9 +52,29 @@ func openWorkerPage() (*statusPage, error) {
 
 // configureCommand makes the child die with its parent and start in a
 // process group of its own (a signal to the bot's group does not reach it
-// twice).
-func configureCommand(cmd *exec.Cmd) {
+// twice), and, with namespaces, in workerNamespaces.
+func configureCommand(cmd *exec.Cmd, namespaces bool) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if namespaces {
+		cmd.SysProcAttr.Cloneflags = workerNamespaces
+	}
+}
+
+// workerNamespaces are new, empty namespaces for a worker, under its
+// seccomp filter as a second wall: a user namespace, so that even a bot
+// run as root has workers with no capability over anything outside it
+// (no uid is mapped: the worker is "nobody" there); a network namespace
+// with no interface but a loopback that is down; its own process ids
+// (the worker is pid 1 and sees no other process), IPC and hostname.
+const workerNamespaces = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID |
+	syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+
+// namespacesRefused reports whether starting a worker failed because the
+// system does not let this process create namespaces (user namespaces
+// turned off, a container policy, a namespace limit reached).
+func namespacesRefused(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) || errors.Is(err, syscall.EACCES)
 }
 
 // applyWorkerLimits runs first in a worker, before it reads any program.

@@ -19,7 +19,8 @@ var errNoWorkers = errors.New("sandbox worker processes need Linux")
 func newPage() (*statusPage, *os.File, error) { return nil, nil, errNoWorkers }
 func (p *statusPage) unmap()                  {}
 func openWorkerPage() (*statusPage, error)    { return nil, errNoWorkers }
-func configureCommand(*exec.Cmd)              {}
+func configureCommand(*exec.Cmd, bool)        {}
+func namespacesRefused(error) bool            { return false }
 func applyWorkerLimits(workerConfig) error    { return errNoWorkers }
 func takeStdout() (*os.File, error)           { return nil, errNoWorkers }
 func startWorker(*exec.Cmd) error             { return errNoWorkers }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +54,11 @@ type Options struct {
 	// seccomp_linux.go), for kernels that refuse it; by default a worker
 	// that cannot install it does not start.
 	NoSyscallFilter bool
+	// NoNamespaces starts workers in the bot's own namespaces. By default
+	// each starts in new ones (workerNamespaces); where the system refuses
+	// to create them, the pool says so in its log once and goes on
+	// without.
+	NoNamespaces bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -107,6 +113,7 @@ func NewWorkerSupervisor(actions Actions, log *slog.Logger, opts Options) (*Supe
 	}
 	s := newSupervisor(actions, log)
 	pl := &pool{s: s, log: s.log, opts: opts, quit: make(chan struct{})}
+	pl.unshared.Store(!opts.NoNamespaces)
 	for i := range opts.Workers {
 		pl.slots = append(pl.slots, &slot{pool: pl, index: i, ready: make(chan struct{})})
 	}
@@ -145,6 +152,9 @@ type pool struct {
 
 	mu      sync.Mutex
 	closing bool
+	// unshared: workers start in namespaces of their own; cleared for
+	// good the first time the system refuses them.
+	unshared atomic.Bool
 }
 
 // slot is one worker position; its process is replaced when it dies.
@@ -198,7 +208,8 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	cmd.Env = workerEnv()
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{pageFile}
-	configureCommand(cmd)
+	unshared := pl.unshared.Load()
+	configureCommand(cmd, unshared)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		pageFile.Close()
@@ -217,6 +228,12 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	if err := startWorker(cmd); err != nil {
 		pageFile.Close()
 		page.unmap()
+		if unshared && namespacesRefused(err) {
+			if pl.unshared.CompareAndSwap(true, false) {
+				pl.log.Warn("this system refuses new namespaces for sandbox workers; they start without them, under their syscall filter only", "err", err)
+			}
+			return pl.spawn(sl) // now without: no second retry
+		}
 		return nil, fmt.Errorf("start %s: %w", pl.opts.WorkerBinary, err)
 	}
 	pageFile.Close()

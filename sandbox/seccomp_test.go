@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -232,6 +233,48 @@ func TestWorkersServeUnderTheSyscallFilter(t *testing.T) {
 			}
 			if got := procStatus(t, pid, "NoNewPrivs"); got != "1" {
 				t.Errorf("worker NoNewPrivs = %s, want 1", got)
+			}
+		})
+	}
+}
+
+// nsOf is the namespace of kind ns that process pid is in.
+func nsOf(t *testing.T, pid, ns string) string {
+	t.Helper()
+	link, err := os.Readlink(filepath.Join("/proc", pid, "ns", ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+func TestWorkersRunInNamespacesOfTheirOwn(t *testing.T) {
+	p := mustCompile(t, "pong", pongCode)
+	kinds := []string{"user", "net", "pid", "ipc", "uts"}
+	for _, tc := range []struct {
+		name string
+		opts Options
+		own  bool
+	}{
+		{"default", Options{Workers: 1}, true},
+		{"NoNamespaces", Options{Workers: 1, NoNamespaces: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newWorkerSupervisor(t, &recordingActions{}, tc.opts)
+			if tc.own && !s.be.(*pool).unshared.Load() {
+				t.Skip("this system refuses new namespaces (the pool fell back, as it logs)")
+			}
+			pong(t, s, p, "g1", "hi")
+			pid := strconv.Itoa(workerPid(t, s, 0))
+			for _, ns := range kinds {
+				if own := nsOf(t, pid, ns) != nsOf(t, "self", ns); own != tc.own {
+					t.Errorf("worker has its own %s namespace: %v, want %v", ns, own, tc.own)
+				}
+			}
+			if tc.own {
+				if got := procStatus(t, workerPid(t, s, 0), "NSpid"); !strings.HasSuffix(got, "\t1") {
+					t.Errorf("worker NSpid = %q, want it to be pid 1 in its namespace", got)
+				}
 			}
 		})
 	}

@@ -78,6 +78,14 @@ func (iso *isolate) harden() error {
 			return err
 		}
 	}
+	for i, name := range walkers {
+		if iso.program.walks&(1<<i) == 0 {
+			continue // each wrapper costs ~4 µs and ~1.7 KiB per isolate
+		}
+		if fn, ok := arrayProto.Get(name).Export().(nativeFn); ok && fn != nil {
+			wraps = append(wraps, wrap{arrayProto, name, iso.wrapLength("Array.prototype." + name)})
+		}
+	}
 	for _, w := range wraps {
 		orig, ok := w.obj.Get(w.name).Export().(nativeFn)
 		if !ok {
@@ -413,11 +421,31 @@ func (iso *isolate) wrapFlat(orig nativeFn) nativeFn {
 // iterator to its end natively, and a sparse array can be 2³²-1 long
 // without allocating anything.
 func (iso *isolate) wrapIterator(name string) func(nativeFn) nativeFn {
-	what := "Array.prototype." + name
+	return iso.wrapLength("Array.prototype." + name + " (iteration, spread)")
+}
+
+// walkers are the Array.prototype methods that go through every index
+// from 0 to length natively, holes included: on new Array(2 ** 32 - 1)
+// forEach or indexOf runs for minutes without allocating, where no
+// interrupt reaches, and sort or slice asks for tens of GiB at once.
+// They are wrapped only for programs that name them (walksOf), and those
+// missing from this goja are skipped.
+var walkers = []string{
+	"indexOf", "lastIndexOf", "includes", "forEach", "map", "filter", "some", "every",
+	"reduce", "reduceRight", "find", "findIndex", "findLast", "findLastIndex", "flatMap",
+	"sort", "reverse", "slice", "splice", "copyWithin", "concat", "flat",
+	"toReversed", "toSorted", "toSpliced", "with",
+}
+
+// wrapLength refuses the call when this's length is past the element
+// limit. An array-like whose length is a getter can answer differently
+// when the builtin reads it again; such a run ends as before this check,
+// with its worker killed past the deadline and the run blamed.
+func (iso *isolate) wrapLength(what string) func(nativeFn) nativeFn {
 	return func(orig nativeFn) nativeFn {
 		return func(call goja.FunctionCall) goja.Value {
 			if o, ok := call.This.(*goja.Object); ok {
-				iso.checkElems(toLength(o.Get("length")), what+" (iteration, spread)")
+				iso.checkElems(toLength(o.Get("length")), what)
 			}
 			return orig(call)
 		}

@@ -22,6 +22,8 @@ type Program struct {
 	// mentions records builtins the code names, whose hardening costs
 	// enough memory to be done only for code that uses them.
 	mentions uint8
+	// walks has bit i set when the code names walkers[i] (harden.go).
+	walks uint32
 }
 
 const (
@@ -46,6 +48,19 @@ func mentionsOf(code string, sh sourceShape) uint8 {
 		m |= mentionsBuffers
 	}
 	return m
+}
+
+// walksOf reads which of the walkers the code names. Code that reaches one
+// without naming it (arr['for' + 'Each']) gets it unwrapped: its run then
+// ends, as before this check, with the worker killed past the deadline.
+func walksOf(code string) uint32 {
+	var w uint32
+	for i, name := range walkers {
+		if strings.Contains(code, name) {
+			w |= 1 << i
+		}
+	}
+	return w
 }
 
 // typedArrayName matches the constructors whose length argument allocates
@@ -81,7 +96,7 @@ func Compile(name, code string, legacy bool) (*Program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return &Program{name: name, legacy: legacy, code: code, sum: programSum(name, code, legacy), prog: prog, mentions: mentionsOf(code, shape)}, nil
+	return &Program{name: name, legacy: legacy, code: code, sum: programSum(name, code, legacy), prog: prog, mentions: mentionsOf(code, shape), walks: walksOf(code)}, nil
 }
 
 // programSum identifies a compiled program: the same code under another

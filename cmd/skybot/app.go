@@ -18,6 +18,7 @@ import (
 	"github.com/skyext/skybot/bot/nethttp"
 	"github.com/skyext/skybot/commands"
 	"github.com/skyext/skybot/extensions"
+	"github.com/skyext/skybot/extensions/skyerr"
 	"github.com/skyext/skybot/sandbox"
 	"github.com/skyext/skybot/store"
 )
@@ -110,13 +111,14 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		log.Warn("sandbox workers run without their syscall filter ([sandbox] syscall_filter = false): only goja and rlimits stand between extension code and the host")
 	}
 	sup, err := sandbox.NewWorkerSupervisor(exec, log, sandbox.Options{NoSyscallFilter: !cfg.Sandbox.SyscallFilter})
-	if errors.Is(err, sandbox.ErrSyscallFilter) {
-		st.Close()
-		return nil, fmt.Errorf("start sandbox workers: %w (where the kernel cannot filter syscalls, set [sandbox] syscall_filter = false)", err)
-	}
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("start sandbox workers: %w", err)
+		if errors.Is(err, sandbox.ErrSyscallFilter) {
+			// The operator's way out is in the config: say so, with a code
+			// (an uncoded error reaches them only as "could not start").
+			return nil, skyerr.Wrap(err, skyerr.InvalidConfig, "Sandbox workers cannot start because the kernel refused their syscall filter (%v); where the kernel cannot filter syscalls, set [sandbox] syscall_filter = false.", err)
+		}
+		return nil, err // NewWorkerSupervisor's error names what failed
 	}
 	logChannel := bot.NewLogChannel(session, st, log)
 	mgr := extensions.NewManager(st, sup, extensions.Options{

@@ -9,4 +9,4 @@ const (
 	foreignABIBit   = 0
 )
 
-var deniedHere []uintptr
+var deniedEverywhere, deniedHere []uintptr

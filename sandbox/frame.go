@@ -40,7 +40,7 @@ const (
 const (
 	maxFrameToWorker   = 4 << 20 // a program (≤ 256 KiB of source) or an event
 	maxFrameFromWorker = 4 << 20 // a result is bounded far below this
-	protocolVersion    = "skybot-sandbox/2"
+	protocolVersion    = "skybot-sandbox/3"
 )
 
 var errBadFrame = errors.New("malformed frame")
@@ -284,6 +284,7 @@ type workerConfig struct {
 	MaxPrograms   int
 	RegexpTimeout time.Duration
 	SyscallFilter bool // install the worker syscall filter (seccomp_linux.go)
+	EmptyRoot     bool // started in workerNamespaces: enterEmptyRoot first
 }
 
 func (c workerConfig) encode(w *wbuf) {
@@ -294,6 +295,7 @@ func (c workerConfig) encode(w *wbuf) {
 	w.uvarint(uint64(max(c.MaxPrograms, 0)))
 	w.duration(c.RegexpTimeout)
 	w.uvarint(boolBit(c.SyscallFilter))
+	w.uvarint(boolBit(c.EmptyRoot))
 }
 
 func decodeWorkerConfig(p []byte) (workerConfig, error) {
@@ -308,6 +310,7 @@ func decodeWorkerConfig(p []byte) (workerConfig, error) {
 	c.MaxPrograms = r.int(1 << 30)
 	c.RegexpTimeout = r.duration()
 	c.SyscallFilter = r.int(1) == 1
+	c.EmptyRoot = r.int(1) == 1
 	return c, r.end()
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Worker processes need Linux: RLIMIT_DATA, Pdeathsig, a shared mapping.
@@ -57,17 +59,71 @@ func configureCommand(cmd *exec.Cmd, namespaces bool) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if namespaces {
 		cmd.SysProcAttr.Cloneflags = workerNamespaces
+		// The worker is root in its user namespace, as the bot's own ids,
+		// so that it keeps the capabilities over its own mount namespace
+		// through exec that enterEmptyRoot needs. They reach nothing the
+		// namespace does not own, and no more than an unprivileged process
+		// gets from unshare(2), which the filter then refuses along with
+		// mount, pivot_root and every other call they would serve.
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 	}
 }
 
 // workerNamespaces are new, empty namespaces for a worker, under its
 // seccomp filter as a second wall: a user namespace, so that even a bot
-// run as root has workers with no capability over anything outside it
-// (no uid is mapped: the worker is "nobody" there); a network namespace
+// run as root has workers with no capability over anything outside it;
+// a network namespace
 // with no interface but a loopback that is down; its own process ids
-// (the worker is pid 1 and sees no other process), IPC and hostname.
+// (the worker is pid 1 and sees no other process), IPC and hostname; and
+// its own mounts, where enterEmptyRoot leaves it nothing of the host's.
 const workerNamespaces = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID |
-	syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+	syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS
+
+// enterEmptyRoot runs in a worker started in workerNamespaces, before its
+// syscall filter (which refuses every call used here): it makes the root
+// of the worker's mount namespace an empty, read-only tmpfs and detaches
+// the host's tree, so that no path the worker could name, were the filter
+// ever to let one through, leads to a host file. Its pipes and status page
+// are descriptors it already holds; the Go runtime needs no file after
+// start (the time zone is resolved before, see installSyscallFilter).
+//
+// The mounts are made private first so that nothing done here reaches the
+// host's namespace. pivot_root(".", ".") stacks the old root over the new
+// one, and the lazy unmount then drops the whole old tree at once; both
+// are allowed in a user namespace because it owns this mount namespace.
+func enterEmptyRoot() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	// Any directory will do as the mount point; /tmp is nearly always
+	// there, and /proc always is where workers run at all.
+	var dir string
+	var err error
+	for _, dir = range []string{"/tmp", "/proc"} {
+		err = unix.Mount("skybot-worker", dir, "tmpfs",
+			unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,nr_inodes=1,mode=0500")
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("mount an empty root: %w", err)
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("enter the empty root: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the host's tree: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("enter the empty root: %w", err)
+	}
+	return nil
+}
 
 // namespacesRefused reports whether starting a worker failed because the
 // system does not let this process create namespaces (user namespaces

@@ -114,6 +114,7 @@ func NewWorkerSupervisor(actions Actions, log *slog.Logger, opts Options) (*Supe
 	s := newSupervisor(actions, log)
 	pl := &pool{s: s, log: s.log, opts: opts, quit: make(chan struct{})}
 	pl.unshared.Store(!opts.NoNamespaces)
+	pl.emptyRoot.Store(true)
 	for i := range opts.Workers {
 		pl.slots = append(pl.slots, &slot{pool: pl, index: i, ready: make(chan struct{})})
 	}
@@ -155,6 +156,9 @@ type pool struct {
 	// unshared: workers start in namespaces of their own; cleared for
 	// good the first time the system refuses them.
 	unshared atomic.Bool
+	// emptyRoot: workers started in namespaces also leave the host's file
+	// tree for an empty root; cleared for good the first time one cannot.
+	emptyRoot atomic.Bool
 }
 
 // slot is one worker position; its process is replaced when it dies.
@@ -209,6 +213,7 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	cmd.Dir = "/"
 	cmd.ExtraFiles = []*os.File{pageFile}
 	unshared := pl.unshared.Load()
+	emptyRoot := unshared && pl.emptyRoot.Load()
 	configureCommand(cmd, unshared)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -247,6 +252,7 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 		MemoryLimit: pl.opts.MemoryLimit, MaxStack: pl.opts.MaxStack,
 		MaxIsolates: pl.opts.MaxIsolates, MaxPrograms: pl.opts.MaxPrograms,
 		RegexpTimeout: pl.opts.RegexpTimeout, SyscallFilter: !pl.opts.NoSyscallFilter,
+		EmptyRoot: emptyRoot,
 	}.encode)
 	stderrDone := make(chan struct{})
 	go pr.readStderr(stderr, stderrDone)
@@ -255,8 +261,16 @@ func (pl *pool) spawn(sl *slot) (*proc, error) {
 	case <-pr.hello:
 		return pr, nil
 	case <-pr.exited:
-		if pr.cmd.ProcessState.ExitCode() == exitNoFilter {
+		switch pr.cmd.ProcessState.ExitCode() {
+		case exitNoFilter:
 			return nil, fmt.Errorf("%w: %s", ErrSyscallFilter, pr.stderr.summary())
+		case exitNoRoot:
+			if emptyRoot {
+				if pl.emptyRoot.CompareAndSwap(true, false) {
+					pl.log.Warn("sandbox workers cannot leave the host's file tree on this system; they start without an empty root, under their syscall filter", "err", pr.stderr.summary())
+				}
+				return pl.spawn(sl) // now without: no second retry
+			}
 		}
 		return nil, fmt.Errorf("worker exited at start: %s", pr.stderr.summary())
 	case <-time.After(pl.opts.StartTimeout):

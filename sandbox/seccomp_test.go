@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -258,7 +259,7 @@ func nsOf(t *testing.T, pid, ns string) string {
 
 func TestWorkersRunInNamespacesOfTheirOwn(t *testing.T) {
 	p := mustCompile(t, "pong", pongCode)
-	kinds := []string{"user", "net", "pid", "ipc", "uts"}
+	kinds := []string{"user", "net", "pid", "ipc", "uts", "mnt"}
 	for _, tc := range []struct {
 		name string
 		opts Options
@@ -283,6 +284,15 @@ func TestWorkersRunInNamespacesOfTheirOwn(t *testing.T) {
 				if got := procStatus(t, workerPid(t, s, 0), "NSpid"); !strings.HasSuffix(got, "\t1") {
 					t.Errorf("worker NSpid = %q, want it to be pid 1 in its namespace", got)
 				}
+			}
+			// What the worker sees at "/": nothing at all in its own
+			// mount namespace, the host's tree without one.
+			root, err := os.ReadDir(filepath.Join("/proc", pid, "root"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if empty := len(root) == 0; empty != tc.own {
+				t.Errorf("worker root has %d entries, want empty: %v", len(root), tc.own)
 			}
 		})
 	}
@@ -321,4 +331,62 @@ func TestRefusedFilterIsReportedAsSuch(t *testing.T) {
 	if !strings.Contains(err.Error(), "operation not permitted") {
 		t.Errorf("err = %v, want the worker's own words", err)
 	}
+}
+
+// A worker that cannot leave the host's file tree (exitNoRoot, as when a
+// kernel or container policy refuses its mounts) makes the pool say so
+// once and start it again without an empty root, still in its other
+// namespaces. The stand-in fails like that once, then is the real worker.
+func TestWorkersStartWithoutAnEmptyRootWhereRefused(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "worker")
+	body := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/refused ]; then : > %[1]s/refused; echo 'sandbox worker: make mounts private: operation not permitted' >&2; exit %[2]d; fi\nexec %[3]s \"$@\"\n",
+		dir, exitNoRoot, exe)
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logged syncBuffer
+	s, err := NewWorkerSupervisor(&recordingActions{}, slog.New(slog.NewTextHandler(&logged, nil)),
+		Options{Workers: 1, WorkerBinary: script})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if !s.be.(*pool).unshared.Load() {
+		t.Skip("this system refuses new namespaces (the pool fell back, as it logs)")
+	}
+	pong(t, s, mustCompile(t, "pong", pongCode), "g1", "hi")
+	pid := strconv.Itoa(workerPid(t, s, 0))
+	if nsOf(t, pid, "user") == nsOf(t, "self", "user") {
+		t.Error("the worker lost its own user namespace along with its empty root")
+	}
+	if root, err := os.ReadDir(filepath.Join("/proc", pid, "root")); err != nil || len(root) == 0 {
+		t.Errorf("worker root: %d entries, %v; want the host's tree", len(root), err)
+	}
+	if !strings.Contains(logged.String(), "without an empty root") || !strings.Contains(logged.String(), "operation not permitted") {
+		t.Errorf("log = %q, want the warning with the worker's own words", logged.String())
+	}
+}
+
+// syncBuffer is a log destination that the pool's goroutines may write to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

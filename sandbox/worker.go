@@ -54,6 +54,12 @@ func WorkerMain() int {
 		fmt.Fprintln(os.Stderr, "sandbox worker:", err)
 		return 2
 	}
+	if cfg.EmptyRoot {
+		if err := enterEmptyRoot(); err != nil {
+			fmt.Fprintln(os.Stderr, "sandbox worker:", err)
+			return exitNoRoot
+		}
+	}
 	if cfg.SyscallFilter {
 		if err := installSyscallFilter(); err != nil {
 			fmt.Fprintln(os.Stderr, "sandbox worker:", err)
@@ -73,6 +79,11 @@ func WorkerMain() int {
 // exitNoFilter is a worker's exit code when the kernel refused its
 // syscall filter; the parent reports it as ErrSyscallFilter.
 const exitNoFilter = 3
+
+// exitNoRoot is a worker's exit code when it could not leave the host's
+// file tree for an empty root (enterEmptyRoot); the pool then starts
+// workers without one, and says so once.
+const exitNoRoot = 4
 
 // ErrSyscallFilter: workers cannot start because the kernel refuses their
 // syscall filter (no seccomp, or a container policy that forbids it).

@@ -97,6 +97,52 @@ type executor struct {
 	// post routes its answer straight to it instead of the task queue.
 	syncMu  sync.Mutex
 	waiting *syncWaiter
+
+	// native is the tracked builtin call in progress (isolate.tracked),
+	// read by the worker's heartbeat while the loop may be stuck in it.
+	nativeMu  sync.Mutex
+	native    nativeCall
+	nativeBuf []goja.StackFrame
+}
+
+// nativeCall is a call from extension code into a wrapped builtin that
+// has not returned: the invocation, the builtin, the program's name and
+// the innermost JS frames at the call (frames of other sources, such as
+// module shims, are skipped when it is reported).
+type nativeCall struct {
+	inv    uint64
+	what   string
+	file   string
+	frames [3]goja.StackFrame
+	n      int
+}
+
+// enterNative records that inv's code called what from rt's current
+// frame, and returns the call it replaces, for leaveNative.
+func (ex *executor) enterNative(inv uint64, what, file string, rt *goja.Runtime) nativeCall {
+	c := nativeCall{inv: inv, what: what, file: file}
+	ex.nativeBuf = rt.CaptureCallStack(len(c.frames), ex.nativeBuf[:0])
+	c.n = copy(c.frames[:], ex.nativeBuf)
+	ex.nativeMu.Lock()
+	outer := ex.native
+	ex.native = c
+	ex.nativeMu.Unlock()
+	return outer
+}
+
+// leaveNative restores the call that was in progress before (usually
+// none: inv 0), when a tracked builtin returns or throws.
+func (ex *executor) leaveNative(outer nativeCall) {
+	ex.nativeMu.Lock()
+	ex.native = outer
+	ex.nativeMu.Unlock()
+}
+
+// nativeNow is the tracked call in progress, if any.
+func (ex *executor) nativeNow() (nativeCall, bool) {
+	ex.nativeMu.Lock()
+	defer ex.nativeMu.Unlock()
+	return ex.native, ex.native.inv != 0
 }
 
 // syncWaiter is one synchronous host call awaiting its answer.

@@ -101,6 +101,8 @@ func TestHostileExtensions(t *testing.T) {
 		limits   Limits
 		wantKind string
 		wantMsg  string // substring of the failure message
+		wantAt   string // substring of the failure's stack, if set
+		noStack  bool   // the failure must carry no stack
 		slow     bool   // runs long enough that the other guild must answer before it ends
 	}{
 		{name: "infinite loop", code: "while (true) {}", limits: fast, wantKind: FailTimeout, slow: true},
@@ -131,6 +133,11 @@ func TestHostileExtensions(t *testing.T) {
 			name: "native recursion: proxy handler chain kills its worker", code: "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nnew Proxy({}, h).x;",
 			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", slow: true,
 		},
+		{
+			// Not hardened either: the pattern's parser recurses natively.
+			name: "native recursion: a RegExp from a deeply nested pattern kills its worker", code: "new RegExp('('.repeat(100000) + ')'.repeat(100000));",
+			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker",
+		},
 		// indexOf or forEach over 2³²-1 holes would run for minutes in
 		// native code, where no interrupt reaches: refused before it starts.
 		{name: "native builtin made to loop: indexOf over holes", code: "new Array(2 ** 32 - 1).indexOf(1);", limits: fast, wantKind: FailMemory, wantMsg: "Array.prototype.indexOf would go through 4294967295 elements"},
@@ -141,6 +148,14 @@ func TestHostileExtensions(t *testing.T) {
 			// builtin gets past it: the worker is killed after the grace.
 			name: "native builtin made to loop past the check", code: spinCode,
 			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true,
+			wantAt: "at hostile.skyext:2:29, inside Array.prototype.indexOf",
+		},
+		{
+			// A builtin reached by a name the code never spells is not
+			// wrapped: killed without a line, and the tracked call that
+			// came back before it is not blamed in its place.
+			name: "native builtin reached by a computed name", code: "JSON.stringify([1]);\nArray.prototype['index' + 'Of'].call({ length: 2 ** 32 - 1 }, 1);",
+			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true, noStack: true,
 		},
 		{name: "catastrophic regexp backtracking", code: "/^(a+)+(?=b)c/.test('a'.repeat(40));", limits: Limits{Timeout: 2 * time.Second}, wantKind: FailTimeout, wantMsg: "regular expression"},
 		{name: "flood of pending promises", code: "for (;;) new Promise(() => {});", limits: mem, wantKind: FailMemory, slow: true},
@@ -208,6 +223,10 @@ throw new Error('leaks: [' + leaks.join(', ') + ']');`,
 				t.Fatalf("failure %s (%s); want kind %s", f.Kind, f.Message, tc.wantKind)
 			case !strings.Contains(f.Message, tc.wantMsg):
 				t.Fatalf("failure message %q does not contain %q", f.Message, tc.wantMsg)
+			case !strings.Contains(f.Stack, tc.wantAt):
+				t.Fatalf("failure stack %q does not contain %q", f.Stack, tc.wantAt)
+			case tc.noStack && f.Stack != "":
+				t.Fatalf("failure stack %q; want none", f.Stack)
 			}
 			t.Logf("%s: %s\n%s", e.res.Failure.Kind, e.res.Failure.Message, e.res.Failure.Stack)
 			// The pool still serves, on the hostile guild's worker too.

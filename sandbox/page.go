@@ -14,19 +14,29 @@ import (
 //	the invocation executing JS right now and its deadline (a seqlock
 //	makes the pair consistent), so when the worker dies or overruns, the
 //	parent knows exactly which invocation was running;
-//	a heartbeat, the live isolates and the live heap, every ~100 ms.
+//	a heartbeat, the live isolates and the live heap, every ~100 ms;
+//	the wrapped builtin a run is inside, with the extension's line that
+//	called it, published by the heartbeat (so that a run killed there
+//	can be told where it was); the parent checks the invocation and
+//	takes the name only if it looks like one.
 type statusPage struct {
 	mem []byte
 }
 
 const (
-	pageSize      = 4096
-	pageSeq       = 0
-	pageHolder    = 8
-	pageDeadline  = 16
-	pageHeartbeat = 24
-	pageLive      = 32
-	pageHeap      = 40
+	pageSize       = 4096
+	pageSeq        = 0
+	pageHolder     = 8
+	pageDeadline   = 16
+	pageHeartbeat  = 24
+	pageLive       = 32
+	pageHeap       = 40
+	pageNativeSeq  = 48
+	pageNativeInv  = 56
+	pageNativePos  = 64 // line << 32 | column
+	pageNativeLen  = 72
+	pageNativeWhat = 80
+	maxNativeWhat  = 48
 )
 
 func (p *statusPage) word(off int) *atomic.Uint64 {
@@ -82,3 +92,60 @@ func (p *statusPage) live() int    { return int(p.word(pageLive).Load()) }
 func (p *statusPage) heap() uint64 { return p.word(pageHeap).Load() }
 
 var _ execSlot = (*statusPage)(nil)
+
+// nativeSite is where a run was inside a wrapped builtin: the extension's
+// line and column that called what. inv 0 is none.
+type nativeSite struct {
+	inv       uint64
+	line, col int
+	what      string
+}
+
+// setNative publishes site (inv 0 clears it).
+func (p *statusPage) setNative(site nativeSite) {
+	seq := p.word(pageNativeSeq)
+	seq.Add(1)
+	p.word(pageNativeInv).Store(site.inv)
+	p.word(pageNativePos).Store(uint64(uint32(site.line))<<32 | uint64(uint32(site.col)))
+	n := copy(p.mem[pageNativeWhat:pageNativeWhat+maxNativeWhat], site.what)
+	p.word(pageNativeLen).Store(uint64(n))
+	seq.Add(1)
+}
+
+// nativeSite reads what setNative published. The worker wrote it, so the
+// name is kept only if it is a builtin's name in form (letters and dots).
+func (p *statusPage) nativeSite() nativeSite {
+	seq := p.word(pageNativeSeq)
+	for range 1000 {
+		s := seq.Load()
+		if s&1 != 0 {
+			continue
+		}
+		site := nativeSite{inv: p.word(pageNativeInv).Load()}
+		pos := p.word(pageNativePos).Load()
+		site.line, site.col = int(pos>>32), int(uint32(pos))
+		n := min(p.word(pageNativeLen).Load(), maxNativeWhat)
+		what := string(p.mem[pageNativeWhat : pageNativeWhat+n])
+		if seq.Load() != s {
+			continue
+		}
+		if !builtinName(what) {
+			return nativeSite{}
+		}
+		site.what = what
+		return site
+	}
+	return nativeSite{}
+}
+
+func builtinName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c != '.' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -648,6 +648,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 	pr.mu.Lock()
 	pr.dead = true
 	holder, _ := pr.page.holder()
+	site := pr.page.nativeSite()
 	invs := pr.inflight
 	pr.inflight = nil
 	reason, killInv := pr.killReason, pr.killInv
@@ -683,6 +684,13 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 			o.res.Failure = &Failure{Kind: FailRejected, Message: "the sandbox was closed before this event finished"}
 		case id == culprit:
 			o.res.Failure = pr.blame(reason, waitErr, st)
+			if reason == "overrun" && site.inv == id {
+				// Where it was stuck, if in a tracked builtin. Only for an
+				// overrun: the call has then been running for the whole
+				// grace, far longer than the heartbeat takes to clear a
+				// call that returned.
+				o.res.Failure.Stack = fmt.Sprintf("    at %s:%d:%d, inside %s\n", st.spec.Program.name, site.line, site.col, site.what)
+			}
 		case st.key == culpritKey:
 			// Queued behind the culprit in the same isolate: running them
 			// again would likely end the same way.

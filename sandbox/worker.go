@@ -186,6 +186,7 @@ func (w *worker) heartbeat(stop chan struct{}) {
 	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var published nativeCall
 	for {
 		metrics.Read(samples)
 		var heap uint64
@@ -193,12 +194,35 @@ func (w *worker) heartbeat(stop chan struct{}) {
 			heap = samples[0].Value.Uint64()
 		}
 		w.page.beat(time.Now(), w.ex.live.Load(), heap)
+		published = w.publishNative(published)
 		select {
 		case <-t.C:
 		case <-stop:
 			return
 		}
 	}
+}
+
+// publishNative puts the tracked builtin call in progress on the page,
+// when it is not the one published last: the extension's innermost frame
+// in its own source, and the builtin's name.
+func (w *worker) publishNative(last nativeCall) nativeCall {
+	c, _ := w.ex.nativeNow()
+	if c == last {
+		return last
+	}
+	site := nativeSite{inv: c.inv, what: c.what}
+	for i := range c.n {
+		if pos := c.frames[i].Position(); pos.Filename == c.file && c.file != "" {
+			site.line, site.col = pos.Line, pos.Column
+			break
+		}
+	}
+	if site.line == 0 {
+		site = nativeSite{}
+	}
+	w.page.setNative(site)
+	return c
 }
 
 func (w *worker) call(inv uint64, seq uint32, api string, args []byte) {

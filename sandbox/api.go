@@ -1,6 +1,9 @@
 package sandbox
 
-import "slices"
+import (
+	"slices"
+	"sync"
+)
 
 // API is one host function extension code can call. Every call crosses the
 // trust boundary as a request frame and is checked in the parent against
@@ -230,16 +233,18 @@ func LookupAPI(name string) (API, bool) {
 	return APIs[i], true
 }
 
-// moduleAPIs returns the entries of module in table order.
-func moduleAPIs(module string) []API {
-	var out []API
+// moduleAPIs returns the entries of module in table order; callers must
+// not modify the slice. Legacy modules are built on every event, so the
+// table is grouped once.
+func moduleAPIs(module string) []API { return apisByModule()[module] }
+
+var apisByModule = sync.OnceValue(func() map[string][]API {
+	m := map[string][]API{}
 	for _, a := range APIs {
-		if a.Module == module {
-			out = append(out, a)
-		}
+		m[a.Module] = append(m[a.Module], a)
 	}
-	return out
-}
+	return m
+})
 
 // LegacyModules are the require() names of SKYEXT.md part B 2.7. A name
 // outside this list is "Unknown module"; a listed name that the current

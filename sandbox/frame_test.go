@@ -166,3 +166,26 @@ func TestJSONKeyTableIsBounded(t *testing.T) {
 		t.Errorf("key table holds %d keys, want %d", len(keys), maxKeyTable)
 	}
 }
+
+// Trusted JSON makes own data properties whatever extension code did to
+// Object.prototype: no setter there runs, and the objects still inherit
+// from it.
+func TestTrustedJSONIgnoresPrototypeSetters(t *testing.T) {
+	rt := goja.New()
+	if _, err := rt.RunString(`globalThis.stolen = [];
+Object.defineProperty(Object.prototype, 'id', { set(v) { stolen.push(v); }, get() { return 'forged'; }, configurable: true });`); err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonValue(rt, []byte(`{"id":"1100","author":{"id":"1200"}}`), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Set("v", v)
+	got, err := rt.RunString(`[v.id, v.author.id, stolen.length, Object.getPrototypeOf(v) === Object.prototype, v.hasOwnProperty('id'), Object.keys(v).join()].join(' ')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1100 1200 0 true true id,author"; got.String() != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -108,6 +108,8 @@ func (p *jsonParser) object(depth int) (goja.Value, error) {
 		p.i++
 		return obj, nil
 	}
+	proto := obj.Prototype()
+	_ = obj.SetPrototype(nil)
 	for {
 		p.space()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
@@ -127,7 +129,7 @@ func (p *jsonParser) object(depth int) (goja.Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := obj.DefineDataProperty(key, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
+		if err := obj.Set(key, v); err != nil {
 			return nil, err
 		}
 		p.space()
@@ -139,6 +141,7 @@ func (p *jsonParser) object(depth int) (goja.Value, error) {
 			p.i++
 		case '}':
 			p.i++
+			_ = obj.SetPrototype(proto)
 			return obj, nil
 		default:
 			return nil, errJSON

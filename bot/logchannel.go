@@ -143,6 +143,8 @@ func (l *LogChannel) text(ev extensions.LifecycleEvent) (string, bool) {
 		return "🧩 Uninstalled " + name + who + ".", true
 	case extensions.EventSuspended:
 		return "⛔ Suspended " + name + ": " + ev.Detail + ". `/ext enable " + ev.Extension + "` lets it run again.", true
+	case extensions.EventQuarantined:
+		return "⛔ Quarantined " + name + " in every server: " + ev.Detail + ". It stays off until skybot's operator lifts it; `/ext update " + ev.Extension + "` can move to a newer version.", true
 	case extensions.EventError:
 		key := string(ev.Guild) + "/" + ev.Extension
 		l.mu.Lock()

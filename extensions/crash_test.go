@@ -20,8 +20,12 @@ import (
 // crashChildEnv selects the child role of TestCrashMidLifecycleLeavesGuildConsistent.
 const crashChildEnv = "SKYBOT_CRASH_CHILD_DB"
 
-// TestMain lets this test binary act as the child that gets killed.
+// TestMain lets this test binary act as the child that gets killed, and
+// as a sandbox worker (the pool re-executes it, as skybot's main does).
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == sandbox.WorkerArg {
+		os.Exit(sandbox.WorkerMain())
+	}
 	if path := os.Getenv(crashChildEnv); path != "" {
 		os.Exit(crashChild(path))
 	}

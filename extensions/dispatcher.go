@@ -205,6 +205,12 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 			err = json.Unmarshal(ai.version.Manifest, &ai.manifest)
 		}
 		if err == nil {
+			// A quarantined version is stopped wherever it is installed;
+			// one that got back in (the same file uploaded again) fails
+			// every run it is routed, loudly.
+			err = m.refuseQuarantined(ctx, in.VersionID, in.Name, in.Version)
+		}
+		if err == nil {
 			ai.program, err = m.program(ai.version, ai.manifest)
 		}
 		if err == nil && !ai.manifest.Legacy() {

@@ -102,12 +102,12 @@ func (m *Manager) noteFailure(ctx context.Context, in store.Install, f *sandbox.
 	if !f.Attributable() {
 		return
 	}
-	limit, window := m.opts.SuspendAfter, m.opts.SuspendWindow
+	if f.EndedWorker && m.noteEndedWorker(ctx, in, f) {
+		return // suspended everywhere, this guild included
+	}
+	limit, window := m.opts.SuspendAfter, m.suspendWindow()
 	if limit <= 0 {
 		limit = DefaultSuspendAfter
-	}
-	if window <= 0 {
-		window = DefaultSuspendWindow
 	}
 	if !m.fails.add(string(in.GuildID)+"/"+in.Name, m.now(), limit, window) {
 		return

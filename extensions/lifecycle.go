@@ -277,6 +277,9 @@ func (m *Manager) PlanRollback(ctx context.Context, guild store.GuildID, actor s
 	if err := m.checkPolicy(ctx, guild, man, false); err != nil {
 		return nil, err
 	}
+	if err := m.refuseQuarantined(ctx, target.ID, name, target.Version); err != nil {
+		return nil, err
+	}
 	prog, err := m.program(target, man) // the health check: sha256 and compile
 	if err != nil {
 		return nil, err
@@ -375,6 +378,17 @@ func (m *Manager) Apply(ctx context.Context, guild store.GuildID, actor store.Us
 	}
 	if err := m.checkPolicy(ctx, guild, p.Manifest, p.Kind != PlanRollback && p.target == nil); err != nil {
 		return nil, err
+	}
+	// Quarantined while the plan waited for consent.
+	if p.target != nil {
+		if err := m.refuseQuarantined(ctx, p.target.ID, name, p.target.Version); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range p.Dependencies {
+		if err := m.refuseQuarantined(ctx, d.version.ID, d.Manifest.Name, d.Manifest.Version); err != nil {
+			return nil, err
+		}
 	}
 
 	var (
@@ -539,6 +553,8 @@ func (m *Manager) SetEnabled(ctx context.Context, guild store.GuildID, actor sto
 		if err := m.refuseIfRequired(ctx, guild, name, "disable", skyerr.UpdateFailed); err != nil {
 			return store.Install{}, err
 		}
+	} else if err := m.refuseQuarantined(ctx, in.VersionID, name, in.Version); err != nil {
+		return store.Install{}, err
 	}
 	if !enabled {
 		m.hook(ctx, guild, name, "disable", nil, true)

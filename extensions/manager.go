@@ -55,7 +55,12 @@ type Options struct {
 	// values take DefaultSuspendAfter and DefaultSuspendWindow.
 	SuspendAfter  int
 	SuspendWindow time.Duration
-	Log           *slog.Logger
+	// QuarantineAfter runs of one version that end their sandbox worker
+	// within SuspendWindow, in any guilds, quarantine it everywhere
+	// (quarantine.go); 0 takes DefaultQuarantineAfter, a negative value
+	// never quarantines.
+	QuarantineAfter int
+	Log             *slog.Logger
 }
 
 const (

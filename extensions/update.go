@@ -118,6 +118,9 @@ func publishedManifest(ver store.Version) (Manifest, error) {
 // handler-style version, runs the top level that registers its handlers
 // inside the guild's limits.
 func (m *Manager) healthCheck(ctx context.Context, guild store.GuildID, ver store.Version, man Manifest) (*sandbox.Program, []sandbox.Registration, error) {
+	if err := m.refuseQuarantined(ctx, ver.ID, ver.Name, ver.Version); err != nil {
+		return nil, nil, err
+	}
 	prog, err := m.program(ver, man)
 	if err != nil {
 		return nil, nil, err

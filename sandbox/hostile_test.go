@@ -103,6 +103,7 @@ func TestHostileExtensions(t *testing.T) {
 		wantMsg  string // substring of the failure message
 		wantAt   string // substring of the failure's stack, if set
 		noStack  bool   // the failure must carry no stack
+		ended    bool   // the run ends its worker (killed or died, replaced)
 		slow     bool   // runs long enough that the other guild must answer before it ends
 	}{
 		{name: "infinite loop", code: "while (true) {}", limits: fast, wantKind: FailTimeout, slow: true},
@@ -131,12 +132,12 @@ func TestHostileExtensions(t *testing.T) {
 			// Not hardened: the recursion overflows the worker's stack, the
 			// worker dies and is replaced, and the run is blamed.
 			name: "native recursion: proxy handler chain kills its worker", code: "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nnew Proxy({}, h).x;",
-			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", slow: true,
+			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", slow: true, ended: true,
 		},
 		{
 			// Not hardened either: the pattern's parser recurses natively.
 			name: "native recursion: a RegExp from a deeply nested pattern kills its worker", code: "new RegExp('('.repeat(100000) + ')'.repeat(100000));",
-			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker",
+			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", ended: true,
 		},
 		// indexOf or forEach over 2³²-1 holes would run for minutes in
 		// native code, where no interrupt reaches: refused before it starts.
@@ -147,7 +148,7 @@ func TestHostileExtensions(t *testing.T) {
 			// A length getter that answers 0 to the check and 2³²-1 to the
 			// builtin gets past it: the worker is killed after the grace.
 			name: "native builtin made to loop past the check", code: spinCode,
-			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true,
+			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true, ended: true,
 			wantAt: "at hostile.skyext:2:29, inside Array.prototype.indexOf",
 		},
 		{
@@ -155,7 +156,7 @@ func TestHostileExtensions(t *testing.T) {
 			// wrapped: killed without a line, and the tracked call that
 			// came back before it is not blamed in its place.
 			name: "native builtin reached by a computed name", code: "JSON.stringify([1]);\nArray.prototype['index' + 'Of'].call({ length: 2 ** 32 - 1 }, 1);",
-			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true, noStack: true,
+			limits: fast, wantKind: FailTimeout, wantMsg: "native code", slow: true, noStack: true, ended: true,
 		},
 		{name: "catastrophic regexp backtracking", code: "/^(a+)+(?=b)c/.test('a'.repeat(40));", limits: Limits{Timeout: 2 * time.Second}, wantKind: FailTimeout, wantMsg: "regular expression"},
 		{name: "flood of pending promises", code: "for (;;) new Promise(() => {});", limits: mem, wantKind: FailMemory, slow: true},
@@ -227,6 +228,8 @@ throw new Error('leaks: [' + leaks.join(', ') + ']');`,
 				t.Fatalf("failure stack %q does not contain %q", f.Stack, tc.wantAt)
 			case tc.noStack && f.Stack != "":
 				t.Fatalf("failure stack %q; want none", f.Stack)
+			case f.EndedWorker != tc.ended:
+				t.Fatalf("failure ended its worker: %v, want %v", f.EndedWorker, tc.ended)
 			}
 			t.Logf("%s: %s\n%s", e.res.Failure.Kind, e.res.Failure.Message, e.res.Failure.Stack)
 			// The pool still serves, on the hostile guild's worker too.

@@ -684,6 +684,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 			o.res.Failure = &Failure{Kind: FailRejected, Message: "the sandbox was closed before this event finished"}
 		case id == culprit:
 			o.res.Failure = pr.blame(reason, waitErr, st)
+			o.res.Failure.EndedWorker = true
 			if reason == "overrun" && site.inv == id {
 				// Where it was stuck, if in a tracked builtin. Only for an
 				// overrun: the call has then been running for the whole

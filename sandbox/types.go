@@ -203,6 +203,9 @@ type Failure struct {
 	Kind    string
 	Message string
 	Stack   string // JS stack, with line numbers of the extension's source
+	// EndedWorker: this run's worker was killed or died while it ran, and
+	// was replaced (every other run on it was disturbed too).
+	EndedWorker bool
 }
 
 func (f *Failure) Error() string { return f.Kind + ": " + f.Message }

@@ -90,6 +90,10 @@ type Sandbox struct {
 	// its guild until an admin enables it again.
 	SuspendAfter  int      `toml:"suspend_after"`
 	SuspendWindow Duration `toml:"suspend_window"`
+	// QuarantineAfter runs of one version that end their sandbox worker
+	// (killed, or crashed it) within SuspendWindow, in any guilds,
+	// quarantine that version everywhere; 0 never does.
+	QuarantineAfter int `toml:"quarantine_after"`
 	// SyscallFilter has each sandbox worker install a seccomp filter that
 	// refuses files, sockets, exec and signals to other processes. Turn
 	// it off only on a kernel that refuses it (workers then do not start).
@@ -232,13 +236,14 @@ func Default() Config {
 		Store:   Store{Path: "skybot.db"},
 		Bot:     Bot{Prefix: "!"},
 		Sandbox: Sandbox{
-			Timeout:       Duration{5 * time.Second},
-			MaxCallStack:  512,
-			MaxHostCalls:  50,
-			MemoryLimitMB: 128,
-			SuspendAfter:  5,
-			SuspendWindow: Duration{10 * time.Minute},
-			SyscallFilter: true,
+			Timeout:         Duration{5 * time.Second},
+			MaxCallStack:    512,
+			MaxHostCalls:    50,
+			MemoryLimitMB:   128,
+			SuspendAfter:    5,
+			QuarantineAfter: 3,
+			SuspendWindow:   Duration{10 * time.Minute},
+			SyscallFilter:   true,
 		},
 		Extensions: Extensions{
 			MaxAttachmentBytes:     1 << 20,
@@ -480,6 +485,8 @@ func (c Config) Validate() error {
 		return bad("ops.listen is %q; it must be host:port with a port from 1 to 65535 (e.g. \"127.0.0.1:9464\"), or empty to turn the endpoint off", c.Ops.Listen)
 	case c.Sandbox.SuspendAfter < 1 || c.Sandbox.SuspendAfter > 1000:
 		return bad("sandbox.suspend_after is %d; it must be between 1 and 1000", c.Sandbox.SuspendAfter)
+	case c.Sandbox.QuarantineAfter < 0 || c.Sandbox.QuarantineAfter > 1000:
+		return bad("sandbox.quarantine_after is %d; it must be between 0 (never) and 1000", c.Sandbox.QuarantineAfter)
 	case c.Sandbox.SuspendWindow.Duration < time.Second || c.Sandbox.SuspendWindow.Duration > 24*time.Hour:
 		return bad("sandbox.suspend_window is %s; it must be between 1s and 24h", c.Sandbox.SuspendWindow)
 	}

@@ -131,7 +131,7 @@ listen = "[::1]:9100"
 `, func(c *Config) {
 			c.Discord = Discord{CommandGuildID: "811111111111111111"}
 			c.Bot.Prefix = "?"
-			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}}
+			c.Sandbox = Sandbox{Timeout: Duration{750 * time.Millisecond}, MaxCallStack: 256, MaxHostCalls: 10, MemoryLimitMB: 256, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}, QuarantineAfter: 3}
 			c.Extensions = Extensions{MaxAttachmentBytes: 2 << 20, MaxSourceBytes: 2 << 20, AutoUpdate: "patch"}
 			c.Log = Log{Level: "debug", Format: "json"}
 			c.Ops = Ops{Listen: "[::1]:9100"}
@@ -144,7 +144,7 @@ listen = "[::1]:9100"
 		{"ops endpoint on every interface", "[ops]\nlisten = \":9464\"\n", func(c *Config) { c.Ops.Listen = ":9464" }},
 		{"ops endpoint by host name", "ops.listen = \"metrics.internal:65535\"\n", func(c *Config) { c.Ops.Listen = "metrics.internal:65535" }},
 		{"limits at their bounds", "[sandbox]\ntimeout = \"100ms\"\nmax_call_stack = 32\nmax_host_calls = 1\nmemory_limit_mb = 64\n", func(c *Config) {
-			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}, SyscallFilter: true}
+			c.Sandbox = Sandbox{Timeout: Duration{100 * time.Millisecond}, MaxCallStack: 32, MaxHostCalls: 1, MemoryLimitMB: 64, SuspendAfter: 5, SuspendWindow: Duration{10 * time.Minute}, QuarantineAfter: 3, SyscallFilter: true}
 		}},
 	}
 	for _, tc := range tests {
@@ -210,6 +210,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"store.path", "incompatible types"}},
 		{"call stack too deep", "[sandbox]\nmax_call_stack = 1000000\n",
 			[]string{"sandbox.max_call_stack is 1000000; it must be between 32 and 10000"}},
+		{"negative quarantine", "[sandbox]\nquarantine_after = -1\n",
+			[]string{"sandbox.quarantine_after is -1; it must be between 0 (never) and 1000"}},
 		{"no host calls", "[sandbox]\nmax_host_calls = 0\n",
 			[]string{"sandbox.max_host_calls is 0"}},
 		{"memory limit too small", "[sandbox]\nmemory_limit_mb = 8\n",

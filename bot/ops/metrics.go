@@ -65,7 +65,7 @@ var callOutcomes = map[string]bool{
 var lifecycleKinds = []string{
 	extensions.EventInstalled, extensions.EventUpdated, extensions.EventRolledBack,
 	extensions.EventEnabled, extensions.EventDisabled, extensions.EventUninstalled,
-	extensions.EventError, extensions.EventSuspended,
+	extensions.EventError, extensions.EventSuspended, extensions.EventQuarantined,
 }
 
 // runBuckets span a trivial command (a millisecond) to the longest timeout

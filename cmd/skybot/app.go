@@ -136,6 +136,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 				Storage: store.Quota{MaxEntries: t.StorageEntries, MaxBytes: t.StorageBytes}, Premium: t.PremiumExtensions}
 		},
 		SuspendAfter:    cfg.Sandbox.SuspendAfter,
+		QuarantineAfter: quarantineAfter(cfg.Sandbox.QuarantineAfter),
 		InstallAttempts: h.installAttempts,
 		AutoUpdate:      cfg.Extensions.AutoUpdate,
 		SuspendWindow:   cfg.Sandbox.SuspendWindow.Duration,
@@ -272,4 +273,13 @@ func userIDs(ids []string) []store.UserID {
 		out[i] = store.UserID(id)
 	}
 	return out
+}
+
+// quarantineAfter is [sandbox] quarantine_after as extensions.Options
+// takes it: there 0 is the default and a negative value is never.
+func quarantineAfter(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

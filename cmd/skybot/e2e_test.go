@@ -559,30 +559,43 @@ func TestCancelAutocompleteAndRateLimit(t *testing.T) {
 	}
 }
 
-func TestLogChannelHearsLifecycleAndSuspension(t *testing.T) {
-	t.Parallel()
-	e := newGuild(t, nil)
+// waitChannel waits until a message in channel contains want.
+func (e *guild) waitChannel(channel, want string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := e.srv.WaitFor(ctx, func() bool {
+		for _, m := range e.srv.Messages(channel) {
+			if strings.Contains(m.Content, want) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		e.t.Fatalf("channel %s never said %q; it has %v", channel, want, contents(e.srv.Messages(channel)))
+	}
+}
+
+// setLogChannel adds a channel and makes it the guild's /ext logchannel.
+func (e *guild) setLogChannel() discordtest.Channel {
+	e.t.Helper()
 	logs := e.srv.AddChannel(e.g.ID, "skybot-log", discordgo.ChannelTypeGuildText)
 	answer, _ := e.ext(e.admin, "logchannel", []*discordgo.ApplicationCommandInteractionDataOption{
 		{Name: "channel", Type: discordgo.ApplicationCommandOptionChannel, Value: logs.ID}})
 	if !strings.Contains(answer, "<#"+logs.ID+">") {
-		t.Fatalf("logchannel = %q", answer)
+		e.t.Fatalf("logchannel = %q", answer)
 	}
+	return logs
+}
+
+func TestLogChannelHearsLifecycleAndSuspension(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	logs := e.setLogChannel()
 	waitLog := func(want string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		err := e.srv.WaitFor(ctx, func() bool {
-			for _, m := range e.srv.Messages(logs.ID) {
-				if strings.Contains(m.Content, want) {
-					return true
-				}
-			}
-			return false
-		})
-		if err != nil {
-			t.Fatalf("the log channel never said %q; it has %v", want, contents(e.srv.Messages(logs.ID)))
-		}
+		e.waitChannel(logs.ID, want)
 	}
 
 	broken := bytes.Replace(examples.Read("hello.skyext"), []byte("await message.reply("), []byte("throw new Error('boom'); await message.reply("), 1)

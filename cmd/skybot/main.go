@@ -55,6 +55,8 @@ Usage:
                                     check the database; fix dangling installs, orphans, tampered code
   skybot tier --config FILE GUILD_ID [TIER]
                                     show or set a guild's tier (its limits and install quota)
+  skybot quarantine --config FILE [lift NAME VERSION]
+                                    list versions quarantined for ending sandbox workers, or lift one
   skybot bench [--events N]         measure the sandbox: isolates, cold start, dispatch (events/s)
   skybot ext init|validate|test|pack|keygen
                                     write, check, test and package extensions offline ("skybot ext -h")
@@ -89,6 +91,8 @@ func realMain(args []string, stdout, stderr io.Writer, getenv func(string) strin
 		err = repairCmd(ctx, args[1:], stdout, stderr)
 	case "tier":
 		err = tierCmd(ctx, args[1:], stdout, stderr)
+	case "quarantine":
+		err = quarantineCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
 	case "ext":

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// crasher overflows its sandbox worker's stack on every run (goja's RegExp
+// parser recurses natively over the nested groups), with the default
+// worker stack limit.
+const crasher = `// ==SkyExtension==
+// @name         crasher
+// @version      1.0.0
+// @description  Ends its sandbox worker
+// @engine       ^1.0
+// @type         command
+// @key          crash
+// @scopes       messages_write
+// ==/SkyExtension==
+const message = require('message');
+new RegExp('('.repeat(1000000) + ')'.repeat(1000000));
+await message.reply('unreachable');
+`
+
+// Through Discord: a version that ends its worker three times is
+// quarantined, the log channel says so, /ext enable is refused with the
+// reason, and the operator's skybot quarantine lift (on the database the
+// bot is running on) lets the admin enable it again.
+func TestQuarantineReachesTheGuildAndTheOperatorLiftsIt(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	logs := e.setLogChannel()
+	if answer := e.install([]byte(crasher)); !strings.Contains(answer, "Installed **crasher** 1.0.0") {
+		t.Fatalf("install = %q", answer)
+	}
+	for range 3 { // [sandbox] quarantine_after
+		e.say(e.member, "!crash")
+	}
+	e.waitChannel(logs.ID, "⛔ Quarantined **crasher** 1.0.0 in every server: its runs ended sandbox workers 3 times within 10m0s; the last: stack: native recursion overflowed")
+	answer, _ := e.ext(e.admin, "enable", nameOpt("crasher"))
+	if !strings.HasPrefix(answer, "E_INVALID_STATE: crasher 1.0.0 is quarantined in every server: its runs ended sandbox workers 3 times") {
+		t.Fatalf("enable while quarantined = %q", answer)
+	}
+
+	cfgPath := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \""+e.cfg.Store.Path+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errs bytes.Buffer
+	if err := quarantineCmd(context.Background(), []string{"--config", cfgPath}, &out, &errs); err != nil || !strings.HasPrefix(out.String(), "crasher 1.0.0, quarantined ") {
+		t.Fatalf("skybot quarantine: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := quarantineCmd(context.Background(), []string{"--config", cfgPath, "lift", "crasher", "1.0.0"}, &out, &errs); err != nil {
+		t.Fatalf("skybot quarantine lift: %v (%s)", err, errs.String())
+	}
+	if answer, _ := e.ext(e.admin, "enable", nameOpt("crasher")); answer != "Enabled **crasher** 1.0.0." {
+		t.Fatalf("enable after the lift = %q", answer)
+	}
+}

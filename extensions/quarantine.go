@@ -1,0 +1,101 @@
+package extensions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// A version whose runs keep ending sandbox workers harms more than its own
+// guild: every run that shared the worker is disturbed, in every guild
+// placed there. Suspension counts failures per guild, so a version in a
+// thousand guilds could end workers thousands of times; the quarantine
+// counts these runs per version, in all guilds together, and stops the
+// version everywhere.
+
+// DefaultQuarantineAfter is Options.QuarantineAfter's default: runs that
+// end their worker within the suspension window.
+const DefaultQuarantineAfter = 3
+
+// EventQuarantined is an install stopped because its version was
+// quarantined everywhere; only the operator lifts it.
+const EventQuarantined = "quarantined"
+
+// noteEndedWorker counts a run that ended its worker against its version
+// and quarantines the version when it has done so too often; it reports
+// whether it did.
+func (m *Manager) noteEndedWorker(ctx context.Context, in store.Install, f *sandbox.Failure) bool {
+	limit, window := m.opts.QuarantineAfter, m.suspendWindow()
+	if limit == 0 {
+		limit = DefaultQuarantineAfter
+	}
+	if limit < 0 || !m.fails.add(fmt.Sprintf("version/%d", in.VersionID), m.now(), limit, window) {
+		return false
+	}
+	reason := fmt.Sprintf("its runs ended sandbox workers %d times within %s; the last: %s: %s", limit, window, f.Kind, f.Message)
+	if err := m.store.QuarantineVersion(ctx, in.VersionID, reason); err != nil {
+		m.log.Error("quarantine extension version", "ext", in.Name, "version", in.Version, "err", err)
+		return false
+	}
+	m.log.Warn("extension version quarantined in every guild", "ext", in.Name, "version", in.Version, "reason", reason)
+	ins, err := m.store.InstallsOf(ctx, in.ExtensionID)
+	if err != nil {
+		m.log.Error("installs of a quarantined version", "ext", in.Name, "version", in.Version, "err", err)
+		return true // it runs nowhere anyway: guild views refuse it
+	}
+	for _, other := range ins {
+		if other.VersionID == in.VersionID {
+			m.stopQuarantined(ctx, other, reason)
+		}
+	}
+	return true
+}
+
+// stopQuarantined suspends one install of a quarantined version and tells
+// its guild.
+func (m *Manager) stopQuarantined(ctx context.Context, in store.Install, reason string) {
+	unlock := m.locks.lock(string(in.GuildID) + "/" + in.Name)
+	defer unlock()
+	if cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID); err != nil || cur.VersionID != in.VersionID {
+		return // removed or moved to another version meanwhile
+	} else if cur.Enabled {
+		if err := m.store.SetInstallEnabled(ctx, in.GuildID, in.ExtensionID, false, suspendActor); err != nil {
+			m.log.Error("suspend quarantined extension", "guild_id", in.GuildID, "ext", in.Name, "err", err)
+		}
+	}
+	m.runner.Evict(sandbox.Key{Guild: string(in.GuildID), Extension: in.Name})
+	m.invalidate(in.GuildID)
+	m.fails.reset(string(in.GuildID) + "/" + in.Name)
+	if err := m.store.AppendLog(ctx, store.LogEntry{GuildID: in.GuildID, ExtensionID: in.ExtensionID, VersionID: in.VersionID,
+		Level: "error", Kind: "lifecycle", Message: fmt.Sprintf("quarantined by skybot in every server: %s; version %s stays off until skybot's operator lifts it, and a newer version can be installed", reason, in.Version)}); err != nil {
+		m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "err", err)
+	}
+	m.emit(LifecycleEvent{Kind: EventQuarantined, Guild: in.GuildID, Extension: in.Name, Version: in.Version, Actor: suspendActor, Detail: reason})
+}
+
+// refuseQuarantined refuses to install, enable or roll back to a
+// quarantined version.
+func (m *Manager) refuseQuarantined(ctx context.Context, id store.VersionID, name, version string) error {
+	q, err := m.store.QuarantineOf(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return skyerr.Wrap(err, skyerr.Unknown, "Could not check whether %s %s may run.", name, version)
+	}
+	return skyerr.New(skyerr.InvalidState, "%s %s is quarantined in every server: %s. It stays off until skybot's operator lifts it; a newer version can be installed.",
+		name, version, q.Reason)
+}
+
+// suspendWindow is the window failures are counted in.
+func (m *Manager) suspendWindow() time.Duration {
+	if m.opts.SuspendWindow > 0 {
+		return m.opts.SuspendWindow
+	}
+	return DefaultSuspendWindow
+}

@@ -1,0 +1,152 @@
+package extensions
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/skyext/skybot/extensions/skyerr"
+	"github.com/skyext/skybot/sandbox"
+	"github.com/skyext/skybot/store"
+)
+
+// crasherExt overflows its sandbox worker's stack on every run: goja's
+// RegExp parser recurses natively over the nested groups.
+const crasherExt = `// ==SkyExtension==
+// @name         crasher
+// @version      1.0.0
+// @description  Ends its sandbox worker
+// @engine       ^1.0
+// @type         command
+// @key          crash
+// @scopes       messages_write
+// ==/SkyExtension==
+const message = require('message');
+new RegExp('('.repeat(100000) + ')'.repeat(100000));
+await message.reply('unreachable');
+`
+
+// A published version whose runs end their worker is quarantined after
+// QuarantineAfter such runs in any guilds: suspended in every guild that
+// has it, refused for enable and install, and it runs nowhere, until the
+// operator lifts it. Real worker processes, real SQLite.
+func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sandbox worker processes need Linux")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "skybot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	acts := &channelActions{}
+	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1, MaxStack: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sup.Close)
+	var mu sync.Mutex
+	var events []LifecycleEvent
+	m := NewManager(st, sup, Options{QuarantineAfter: 2, SuspendAfter: 10, OnLifecycle: func(e LifecycleEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}})
+	gf := &galleryFixture{
+		fixture: &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)},
+		g:       NewGallery(st, sup, GalleryOptions{Maintainers: []store.UserID{"m1"}}),
+	}
+	sub := gf.publish(t, "alice", crasherExt)
+	guilds := []string{"g1", "g2", "g3"}
+	for _, g := range guilds {
+		if _, err := gf.installFromGallery(t, store.GuildID(g), "crasher", "1.0.0"); err != nil {
+			t.Fatalf("install in %s: %v", g, err)
+		}
+	}
+
+	gf.say(t, "g1", "!crash")
+	if _, err := st.QuarantineOf(ctx, sub.Version.ID); err == nil {
+		t.Fatal("quarantined after one run that ended its worker; the limit is two")
+	}
+	gf.say(t, "g2", "!crash")
+	if st := sup.Stats(); st.ByKind[sandbox.FailStack] != 2 {
+		t.Fatalf("stats %+v; want two runs that overflowed their worker's stack", st)
+	}
+	q, err := st.QuarantineOf(ctx, sub.Version.ID)
+	if err != nil {
+		t.Fatalf("not quarantined after two runs that ended their workers: %v", err)
+	}
+	if !strings.Contains(q.Reason, "ended sandbox workers 2 times") || !strings.Contains(q.Reason, "stack") {
+		t.Errorf("reason = %q", q.Reason)
+	}
+	for _, g := range guilds {
+		in, err := st.InstallByName(ctx, store.GuildID(g), "crasher")
+		if err != nil || in.Enabled {
+			t.Errorf("%s: install %+v, %v; want it suspended", g, in, err)
+		}
+		logs, err := st.Logs(ctx, store.GuildID(g), in.ExtensionID, 10)
+		if err != nil || !logsContain(logs, "quarantined by skybot in every server") {
+			t.Errorf("%s: the extension's log does not tell the quarantine: %+v %v", g, logs, err)
+		}
+	}
+	mu.Lock()
+	told := map[store.GuildID]bool{}
+	for _, e := range events {
+		if e.Kind == EventQuarantined {
+			told[e.Guild] = true
+		}
+	}
+	mu.Unlock()
+	if len(told) != len(guilds) {
+		t.Errorf("quarantine events reached %v; want every guild that has it", told)
+	}
+
+	// Nothing brings it back but the operator.
+	_, err = m.SetEnabled(ctx, "g3", "admin", "crasher", true)
+	wantCode(t, "enable", err, skyerr.InvalidState)
+	if !strings.Contains(err.Error(), "quarantined in every server") {
+		t.Errorf("enable refused with %q", err)
+	}
+	_, err = gf.installFromGallery(t, "g4", "crasher", "1.0.0")
+	wantCode(t, "install elsewhere", err, skyerr.InvalidState)
+	// Even an install that got back on (here, written to the store behind
+	// skybot's back) does not run; its runs fail, with the reason.
+	in3, err := st.InstallByName(ctx, "g3", "crasher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetInstallEnabled(ctx, "g3", in3.ExtensionID, true, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	m.invalidate("g3")
+	gf.say(t, "g3", "!crash")
+	if got := sup.Stats().Invocations; got != 2 {
+		t.Errorf("%d runs after the quarantine; want the two before it only", got)
+	}
+	if logs, err := st.Logs(ctx, "g3", in3.ExtensionID, 10); err != nil || !logsContain(logs, "crasher 1.0.0 is quarantined in every server") {
+		t.Errorf("g3's run did not fail with the quarantine: %+v %v", logs, err)
+	}
+	if err := st.SetInstallEnabled(ctx, "g3", in3.ExtensionID, false, "admin"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := st.LiftQuarantine(ctx, sub.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetEnabled(ctx, "g3", "admin", "crasher", true); err != nil {
+		t.Errorf("enable after the lift: %v", err)
+	}
+}
+
+func logsContain(logs []store.LogEntry, sub string) bool {
+	for _, l := range logs {
+		if strings.Contains(l.Message, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -112,8 +112,16 @@ func (m *Manager) noteFailure(ctx context.Context, in store.Install, f *sandbox.
 	if !m.fails.add(string(in.GuildID)+"/"+in.Name, m.now(), limit, window) {
 		return
 	}
-	unlock := m.locks.lock(string(in.GuildID) + "/" + in.Name)
-	defer unlock()
+	ctx = context.WithoutCancel(ctx) // it may finish in the background
+	m.locks.whenFree(string(in.GuildID)+"/"+in.Name, func() { m.suspend(ctx, in, f, limit, window) })
+}
+
+// suspend disables one install after too many failures and tells its
+// guild; the caller holds its lock.
+func (m *Manager) suspend(ctx context.Context, in store.Install, f *sandbox.Failure, limit int, window time.Duration) {
+	if cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID); err != nil || cur.VersionID != in.VersionID || !cur.Enabled {
+		return // removed, moved to another version or disabled meanwhile
+	}
 	if err := m.store.SetInstallEnabled(ctx, in.GuildID, in.ExtensionID, false, suspendActor); err != nil {
 		m.log.Error("suspend extension", "guild_id", in.GuildID, "ext", in.Name, "err", err)
 		return

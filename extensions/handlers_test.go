@@ -257,3 +257,42 @@ func TestPolicyLowersRunLimits(t *testing.T) {
 		t.Fatalf("chatty sent %d replies, want 3 before its budget ran out", got)
 	}
 }
+
+// A hook that runs under the install's lock (disable, uninstall) and
+// fails for the last time before suspension must not wait for that lock:
+// the admin's command returns, and the extension ends up disabled.
+func TestFailingDisableHookDoesNotDeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, Options{SuspendAfter: 1})
+	src := `// ==SkyExtension==
+// @name         grumpy
+// @version      1.0.0
+// ==/SkyExtension==
+const sky = require('sky');
+sky.onDisable(() => { throw new Error('not leaving'); });
+`
+	if _, err := f.install(t, "g1", "grumpy.skyext", src); err != nil {
+		t.Fatal(err)
+	}
+	f.d.WaitHooks()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.m.SetEnabled(ctx, "g1", "admin", "grumpy", false)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("disable: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("disable never returned: the failing hook's suspension waited for the lock its caller holds")
+	}
+	if in, err := f.store.InstallByName(ctx, "g1", "grumpy"); err != nil || in.Enabled {
+		t.Errorf("after disable: %+v, %v", in, err)
+	}
+	if _, err := f.m.SetEnabled(ctx, "g1", "admin", "grumpy", true); err != nil {
+		t.Errorf("enable afterwards (the lock is free again): %v", err)
+	}
+}

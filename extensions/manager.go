@@ -519,6 +519,17 @@ type keyedLock struct {
 }
 
 func (k *keyedLocks) lock(key string) (unlock func()) {
+	l, release := k.ref(key)
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		release()
+	}
+}
+
+// ref returns key's lock, counted so that it is dropped when the last
+// user is done (release).
+func (k *keyedLocks) ref(key string) (*keyedLock, func()) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = map[string]*keyedLock{}
@@ -530,13 +541,31 @@ func (k *keyedLocks) lock(key string) (unlock func()) {
 	}
 	l.refs++
 	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
+	return l, func() {
 		k.mu.Lock()
 		if l.refs--; l.refs == 0 {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
 	}
+}
+
+// whenFree runs f holding key's lock: at once when the lock is free, else
+// in the background once it is. Failure handling uses it: a run can fail
+// while the lock is held on its behalf (a disable or uninstall hook runs
+// under it), and waiting for the lock there would never end.
+func (k *keyedLocks) whenFree(key string, f func()) {
+	l, release := k.ref(key)
+	if l.mu.TryLock() {
+		defer release()
+		defer l.mu.Unlock()
+		f()
+		return
+	}
+	go func() {
+		defer release()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		f()
+	}()
 }

@@ -48,19 +48,21 @@ func (m *Manager) noteEndedWorker(ctx context.Context, in store.Install, f *sand
 		m.log.Error("installs of a quarantined version", "ext", in.Name, "version", in.Version, "err", err)
 		return true // it runs nowhere anyway: guild views refuse it
 	}
+	ctx = context.WithoutCancel(ctx) // some may finish in the background
 	for _, other := range ins {
 		if other.VersionID == in.VersionID {
-			m.stopQuarantined(ctx, other, reason)
+			// It runs nowhere from here on: guild views refuse it.
+			m.runner.Evict(sandbox.Key{Guild: string(other.GuildID), Extension: other.Name})
+			m.invalidate(other.GuildID)
+			m.locks.whenFree(string(other.GuildID)+"/"+other.Name, func() { m.stopQuarantined(ctx, other, reason) })
 		}
 	}
 	return true
 }
 
 // stopQuarantined suspends one install of a quarantined version and tells
-// its guild.
+// its guild; the caller holds its lock.
 func (m *Manager) stopQuarantined(ctx context.Context, in store.Install, reason string) {
-	unlock := m.locks.lock(string(in.GuildID) + "/" + in.Name)
-	defer unlock()
 	if cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID); err != nil || cur.VersionID != in.VersionID {
 		return // removed or moved to another version meanwhile
 	} else if cur.Enabled {

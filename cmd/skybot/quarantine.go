@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +31,9 @@ func quarantineCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	cfg, err := config.Load(*path)
 	if err != nil {
 		return err
+	}
+	if _, _, err := store.ExistingSchema(ctx, cfg.Store.Path); errors.Is(err, store.ErrNoDatabase) {
+		return skyerr.Wrap(err, skyerr.InvalidPath, "%s (store.path in %s) is not an existing skybot database.", cfg.Store.Path, *path)
 	}
 	st, err := store.Open(ctx, cfg.Store.Path)
 	if err != nil {

@@ -22,6 +22,13 @@ func TestQuarantineCommand(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("[store]\npath = \""+dbPath+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var out, errs bytes.Buffer
+	if err := quarantineCmd(ctx, []string{"--config", cfgPath}, &out, &errs); err == nil || !strings.Contains(err.Error(), "E_INVALID_PATH") || !strings.Contains(err.Error(), "is not an existing skybot database") {
+		t.Fatalf("without a database: %v", err)
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the command created %s: %v", dbPath, err)
+	}
 	st, err := store.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)

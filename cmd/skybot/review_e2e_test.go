@@ -448,3 +448,56 @@ func TestSignedSubmissions(t *testing.T) {
 	}
 	e.card("greeter 1.0.0")
 }
+
+// A double click on Approve (both clicks reach skybot before either is
+// answered, as when a maintainer's client repeats a press) publishes the
+// version once: the second click is refused, ephemerally, and changes
+// nothing, so the author gets one DM and the history one approval.
+func TestDoubleApproveIsRefusedOnce(t *testing.T) {
+	t.Parallel()
+	e := newReviewGuild(t)
+	if got, _ := e.slash(e.author, "publish", "submit", file("greeter.skyext", greeterVersion("1.0.0", "Hello"))); !strings.Contains(got, "Queued **greeter** 1.0.0") {
+		t.Fatalf("submit = %q", got)
+	}
+	if answer, _ := e.click(e.maintainer, e.card("greeter 1.0.0"), "Claim"); !strings.HasPrefix(answer, "You claimed") {
+		t.Fatalf("Claim = %q", answer)
+	}
+	card := e.card("greeter 1.0.0")
+	id, _ := findButton(card, "Approve")
+	var its []*discordtest.Interaction
+	for range 2 {
+		it, err := e.srv.ClickButton(card.ChannelID, card.ID, e.maintainer.UserID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		its = append(its, it)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var published, refused int
+	for _, it := range its {
+		resp, err := it.WaitResponse(ctx)
+		if err != nil || resp.Message == nil {
+			t.Fatalf("no answer to a click: %+v, %v", resp, err)
+		}
+		switch content := resp.Message.Content; {
+		case strings.HasPrefix(content, "Published **greeter** 1.0.0"):
+			published++
+		case strings.HasPrefix(content, "E_INVALID_STATE:") && resp.Ephemeral:
+			t.Logf("the second click: %s", content)
+			refused++
+		default:
+			t.Errorf("a click answered %q (ephemeral %v)", content, resp.Ephemeral)
+		}
+	}
+	if published != 1 || refused != 1 {
+		t.Fatalf("%d published and %d refused; want one of each", published, refused)
+	}
+	card = e.card("greeter 1.0.0")
+	if f, h := field(card, "State"), field(card, "History"); f != "Published." || strings.Count(h, "approved") != 1 {
+		t.Fatalf("card after the double click: state %q, history %q", f, h)
+	}
+	if dm := dmsOf(e, e.author.UserID); strings.Count(dm, "was approved") != 1 {
+		t.Fatalf("author's DMs = %q; want one approval", dm)
+	}
+}

@@ -53,6 +53,21 @@ if (command.suffix === 'reply') {
   await message.reply('pong, ' + name + '!');
 }`
 
+// benchHandlerCode is the same work written in skybot's own handler
+// style (SKYEXT.md part A): the top level registers a prefix command
+// once per isolate, and each event calls only the handler, with its
+// context, instead of running the script with its modules built afresh.
+const benchHandlerCode = `const sky = require('sky');
+sky.prefix('ping', async (ctx) => {
+  if (ctx.args[0] === 'reply') await ctx.reply('pong, ' + ctx.author.username + '!');
+});`
+
+// benchHandlerEvent is benchEvent for benchHandlerCode.
+func benchHandlerEvent() Event {
+	return Event{Kind: "prefix", Handler: "prefix:ping#0", Reply: "message",
+		Data: json.RawMessage(`{"args":["reply"],"author":{"id":"1100000000000000003","username":"ann","bot":false},"channelId":"1100000000000000002","messageId":"1100000000000000001"}`)}
+}
+
 // benchEvent is a command event; reply asks the extension to make one
 // host call.
 func benchEvent(reply bool) Event {
@@ -122,6 +137,23 @@ func Bench(w io.Writer, opts BenchOptions) error {
 		}
 		fmt.Fprintf(tw, "%s\t%.0f events/s\tp50 %s, p99 %s; CPU/event parent %s + workers %s; %d workers, %d guilds, %d in flight, all limits on\n",
 			what, r.perSec, fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.parentCPU), fmtDur(r.workerCPU), opts.Workers, len(keys), opts.Concurrency)
+	}
+
+	{
+		handlers, err := Compile("bench-handlers.skyext", benchHandlerCode, false)
+		if err != nil {
+			return err
+		}
+		keys := make([]Key, 64)
+		for i := range keys {
+			keys[i] = Key{Guild: "bench-" + strconv.Itoa(i), Extension: "bench-handlers"}
+		}
+		r, err := benchDispatch(ctx, s, handlers, keys, benchHandlerEvent(), opts.Events, opts.Concurrency)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "per-event dispatch, one host call, handler style	%.0f events/s	p50 %s, p99 %s; CPU/event parent %s + workers %s; the same reply from a sky.prefix handler (SKYEXT.md part A)\n",
+			r.perSec, fmtDur(r.p50), fmtDur(r.p99), fmtDur(r.parentCPU), fmtDur(r.workerCPU))
 	}
 
 	{

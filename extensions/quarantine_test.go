@@ -7,14 +7,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skyext/skybot/extensions/skyerr"
 	"github.com/skyext/skybot/sandbox"
 	"github.com/skyext/skybot/store"
 )
 
-// crasherExt overflows its sandbox worker's stack on every run: goja's
-// RegExp parser recurses natively over the nested groups.
+// crasherExt stays in native code past its 100 ms deadline on every run,
+// so its worker is killed: indexOf over an array-like whose length getter
+// tells the hardening 0 and the builtin 2³²-1.
 const crasherExt = `// ==SkyExtension==
 // @name         crasher
 // @version      1.0.0
@@ -23,9 +25,11 @@ const crasherExt = `// ==SkyExtension==
 // @type         command
 // @key          crash
 // @scopes       messages_write
+// @timeout      100
 // ==/SkyExtension==
 const message = require('message');
-new RegExp('('.repeat(100000) + ')'.repeat(100000));
+let n = 0;
+Array.prototype.indexOf.call({ get length() { return n++ ? 2 ** 32 - 1 : 0; } }, 1);
 await message.reply('unreachable');
 `
 
@@ -44,7 +48,7 @@ func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	acts := &channelActions{}
-	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1, MaxStack: 8 << 20})
+	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1, KillGrace: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +77,14 @@ func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
 		t.Fatal("quarantined after one run that ended its worker; the limit is two")
 	}
 	gf.say(t, "g2", "!crash")
-	if st := sup.Stats(); st.ByKind[sandbox.FailStack] != 2 {
-		t.Fatalf("stats %+v; want two runs that overflowed their worker's stack", st)
+	if st := sup.Stats(); st.ByKind[sandbox.FailTimeout] != 2 {
+		t.Fatalf("stats %+v; want two runs killed in native code", st)
 	}
 	q, err := st.QuarantineOf(ctx, sub.Version.ID)
 	if err != nil {
 		t.Fatalf("not quarantined after two runs that ended their workers: %v", err)
 	}
-	if !strings.Contains(q.Reason, "ended sandbox workers 2 times") || !strings.Contains(q.Reason, "stack") {
+	if !strings.Contains(q.Reason, "ended sandbox workers 2 times") || !strings.Contains(q.Reason, "native code") {
 		t.Errorf("reason = %q", q.Reason)
 	}
 	for _, g := range guilds {

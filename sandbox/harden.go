@@ -80,6 +80,20 @@ func (iso *isolate) harden() error {
 			wrap{regexpProto, "exec", iso.wrapMatch},
 			wrap{regexpProto, "test", iso.wrapMatch}) // goja's test does not go through exec
 	}
+	if iso.program.mentions&mentionsRegexp != 0 {
+		wraps = append(wraps,
+			wrap{stringProto, "match", iso.wrapStringPattern("String.prototype.match", goja.SymMatch)},
+			wrap{stringProto, "matchAll", iso.wrapStringPattern("String.prototype.matchAll", goja.SymMatchAll)},
+			wrap{stringProto, "search", iso.wrapStringPattern("String.prototype.search", goja.SymSearch)})
+		regexpProto := object(object(rt.Get("RegExp")).Get("prototype"))
+		prefix[regexpProto] = "RegExp.prototype."
+		if fn, ok := regexpProto.Get("compile").Export().(nativeFn); ok && fn != nil {
+			wraps = append(wraps, wrap{regexpProto, "compile", iso.wrapCompile})
+		}
+		if err := iso.guardRegExp(); err != nil {
+			return err
+		}
+	}
 	if iso.program.mentions&mentionsBuffers != 0 {
 		if err := iso.guardBuffers(); err != nil {
 			return err

@@ -46,6 +46,13 @@ func TestHardenedBuiltinsKeepTheirMeaning(t *testing.T) {
 		{`new ArrayBuffer(8).byteLength + new Uint8Array([1, 2, 3]).length + new Float64Array(2).byteLength`, `27`},
 		{`(() => { const b = new Uint16Array(new ArrayBuffer(4)); b[1] = 7; return [b instanceof Uint16Array, new DataView(b.buffer).getUint16(2, true), ArrayBuffer.isView(b), Uint8Array.from([4, 5])[1], Uint8Array.prototype.constructor === Uint8Array].join(); })()`, `true,7,true,5,true`},
 		{`(() => { class Bytes extends Uint8Array { sum() { return this.reduce((a, b) => a + b, 0); } } const b = new Bytes(3); b.set([1, 2, 3]); return b.sum() + ' ' + (b instanceof Bytes) + ' ' + (b.subarray(1) instanceof Uint8Array); })()`, `6 true true`},
+		// RegExp stands behind a guard (harden_regexp.go) that must not show.
+		{`(() => { class R extends RegExp {} const r = new R('a+', 'g'); return [r instanceof R, r instanceof RegExp, r.flags, RegExp.name, RegExp.length, /a/.constructor === RegExp, RegExp[Symbol.species] === RegExp, RegExp('x') instanceof RegExp, new RegExp(/q/g).flags, Object.getPrototypeOf(/a/) === RegExp.prototype].join(); })()`, `true,true,g,RegExp,2,true,true,true,g,true`},
+		{`'aXbXc'.split(/x/i).length + 'abc'.match('b').index + 'abc'.search('c') + [...'a1b2'.matchAll(/\d/g)].length + 'x'.match({ [Symbol.match]: () => 5 })`, `13`},
+		{`(() => { try { 'a'.matchAll(/a/); } catch (e) { return e instanceof TypeError; } })() + new RegExp('[(]\\(').source + 'a(b'.search('\\(') + /x/.compile('y').test('y') + 'falsey'.match(false).index + '1.5'.search(1.5)`, `true[(]\(1true00`},
+		// The pattern argument is converted once: the check and the
+		// compiler see the same string.
+		{`(() => { let n = 0; const at = 'x'.search({ toString() { return n++ ? '('.repeat(300) + ')'.repeat(300) : 'x'; } }); return at + ' ' + n; })()`, `0 1`},
 		{`typeof eval + typeof Function + typeof process`, `undefinedfunctionundefined`},
 		{`(() => {}) instanceof Function && typeof Function.prototype.bind`, `function`},
 	}
@@ -79,6 +86,9 @@ func TestHardenedBuiltinsStopTheRun(t *testing.T) {
 		// every goroutine's allocations, parallel tests included).
 		{"JSON.stringify({ a: 'x'.repeat(2 ** 22) }, (k, v) => k === 'a' ? Array(100).fill(v) : v);", FailMemory, ""},
 		{"let o = 1;\nfor (let i = 0; i < 300; i++) o = [o];\ntry { await require('message').reply(o); } catch (e) {}", FailStack, "JSON.stringify"},
+		{"try { new RegExp('('.repeat(257) + ')'.repeat(257)); } catch (e) {}", FailStack, "RegExp: the pattern nests groups more than 256 deep"},
+		{"try { /a/.compile('x'.repeat(70000)); } catch (e) {}", FailMemory, "RegExp.prototype.compile: a pattern of 70000 characters"},
+		{"try { 'a'.matchAll({ toString: () => '('.repeat(300) + ')'.repeat(300) }); } catch (e) {}", FailStack, "String.prototype.matchAll"},
 	} {
 		s := NewSupervisor(&recordingActions{}, nil)
 		res := deliver(t, s, tc.code, []string{"messages_write"}, lim)

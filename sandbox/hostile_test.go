@@ -134,11 +134,15 @@ func TestHostileExtensions(t *testing.T) {
 			name: "native recursion: proxy handler chain kills its worker", code: "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nnew Proxy({}, h).x;",
 			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", slow: true, ended: true,
 		},
+		// goja's pattern parser recurses natively once per nested group:
+		// every route from a string to a compiled pattern checks it first.
+		{name: "native recursion: a RegExp from a deeply nested pattern", code: "new RegExp('('.repeat(300) + ')'.repeat(300));", wantKind: FailStack, wantMsg: "RegExp: the pattern nests groups more than 256 deep"},
+		{name: "native recursion: match builds a nested pattern from a string", code: "'x'.match('(?:'.repeat(300) + ')'.repeat(300));", wantKind: FailStack, wantMsg: "String.prototype.match: the pattern nests"},
 		{
-			// Not hardened either: the pattern's parser recurses natively.
-			name: "native recursion: a RegExp from a deeply nested pattern kills its worker", code: "new RegExp('('.repeat(100000) + ')'.repeat(100000));",
-			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", ended: true,
+			name: "native recursion: search builds one from a toString that changes its answer",
+			code: "let n = 0;\n'x'.search({ toString() { return n++ ? 'x' : '('.repeat(300) + ')'.repeat(300); } });", wantKind: FailStack, wantMsg: "String.prototype.search: the pattern nests",
 		},
+		{name: "native builtin made to loop: a RegExp pattern too long to compile", code: "new RegExp('a?'.repeat(1000000));", limits: fast, wantKind: FailMemory, wantMsg: "RegExp: a pattern of 2000000 characters is over the limit of 65536"},
 		// indexOf or forEach over 2³²-1 holes would run for minutes in
 		// native code, where no interrupt reaches: refused before it starts.
 		{name: "native builtin made to loop: indexOf over holes", code: "new Array(2 ** 32 - 1).indexOf(1);", limits: fast, wantKind: FailMemory, wantMsg: "Array.prototype.indexOf would go through 4294967295 elements"},

@@ -185,13 +185,9 @@ var bufferElemSize = map[string]float64{
 // instanceof refuses a proxied function.)
 func (iso *isolate) guardBuffers() error {
 	rt, global := iso.rt, iso.rt.GlobalObject()
-	adopt, err := rt.RunProgram(adoptConstructor())
+	adoptFn, err := iso.adopter()
 	if err != nil {
 		return err
-	}
-	adoptFn, ok := goja.AssertFunction(adopt)
-	if !ok {
-		return fmt.Errorf("adopt is not a function")
 	}
 	for name, size := range bufferElemSize {
 		orig, ok := global.Get(name).(*goja.Object)
@@ -231,6 +227,19 @@ func (iso *isolate) guardBuffers() error {
 		}
 	}
 	return nil
+}
+
+// adopter is adoptConstructor's function in this runtime.
+func (iso *isolate) adopter() (goja.Callable, error) {
+	adopt, err := iso.rt.RunProgram(adoptConstructor())
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(adopt)
+	if !ok {
+		return nil, fmt.Errorf("adopt is not a function")
+	}
+	return fn, nil
 }
 
 // adoptConstructor evaluates to a function that makes guard stand in for

@@ -98,13 +98,9 @@ func (iso *isolate) guardRegExp() error {
 	if !ok {
 		return fmt.Errorf("RegExp is not a constructor")
 	}
-	adopt, err := rt.RunProgram(adoptConstructor())
+	adoptFn, err := iso.adopter()
 	if err != nil {
 		return err
-	}
-	adoptFn, ok := goja.AssertFunction(adopt)
-	if !ok {
-		return fmt.Errorf("adopt is not a function")
 	}
 	var guard *goja.Object
 	guard = rt.ToValue(func(call goja.ConstructorCall) *goja.Object {

@@ -102,7 +102,7 @@ func (m *Manager) noteFailure(ctx context.Context, in store.Install, f *sandbox.
 	if !f.Attributable() {
 		return
 	}
-	if f.EndedWorker && m.noteEndedWorker(ctx, in, f) {
+	if m.noteEndedWorker(ctx, in, f) {
 		return // suspended everywhere, this guild included
 	}
 	limit, window := m.opts.SuspendAfter, m.suspendWindow()

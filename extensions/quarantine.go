@@ -26,10 +26,30 @@ const DefaultQuarantineAfter = 3
 // quarantined everywhere; only the operator lifts it.
 const EventQuarantined = "quarantined"
 
+// endedWorkerByItself reports whether f is a run that ended its worker by
+// what it did: stuck in native code past the deadline, a native stack
+// overflow, the worker's memory limit. A worker that died of something
+// else while the run was executing (killed from outside, by the kernel's
+// OOM killer for instance, or stopped answering) blames the run, but a
+// popular version is often the one running, so that never counts.
+func endedWorkerByItself(f *sandbox.Failure) bool {
+	if !f.EndedWorker {
+		return false
+	}
+	switch f.Kind {
+	case sandbox.FailTimeout, sandbox.FailStack, sandbox.FailMemory:
+		return true
+	}
+	return false
+}
+
 // noteEndedWorker counts a run that ended its worker against its version
 // and quarantines the version when it has done so too often; it reports
 // whether it did.
 func (m *Manager) noteEndedWorker(ctx context.Context, in store.Install, f *sandbox.Failure) bool {
+	if !endedWorkerByItself(f) {
+		return false
+	}
 	limit, window := m.opts.QuarantineAfter, m.suspendWindow()
 	if limit == 0 {
 		limit = DefaultQuarantineAfter

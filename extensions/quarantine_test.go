@@ -2,10 +2,14 @@ package extensions
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,4 +157,115 @@ func logsContain(logs []store.LogEntry, sub string) bool {
 		}
 	}
 	return false
+}
+
+// Only what a run did to its worker counts toward the quarantine: a worker
+// that died of something else while it ran (killed from outside, stopped
+// answering) blames the run but must not stop a popular version
+// everywhere.
+func TestOnlyWorkersEndedByTheRunCount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f    sandbox.Failure
+		want bool
+	}{
+		{sandbox.Failure{Kind: sandbox.FailTimeout, EndedWorker: true}, true},
+		{sandbox.Failure{Kind: sandbox.FailStack, EndedWorker: true}, true},
+		{sandbox.Failure{Kind: sandbox.FailMemory, EndedWorker: true}, true},
+		{sandbox.Failure{Kind: sandbox.FailCrash, EndedWorker: true}, false},
+		{sandbox.Failure{Kind: sandbox.FailTimeout}, false},
+		{sandbox.Failure{Kind: sandbox.FailWorker}, false},
+	} {
+		if got := endedWorkerByItself(&tc.f); got != tc.want {
+			t.Errorf("%+v counts: %v, want %v", tc.f, got, tc.want)
+		}
+	}
+}
+
+// workerPIDs are this test binary's sandbox worker processes.
+func workerPIDs(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) && strings.Contains(string(cmdline), sandbox.WorkerArg) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Runs whose worker is killed from outside while they execute are blamed
+// and counted for suspension, but never quarantine the version.
+func TestWorkersKilledFromOutsideDoNotQuarantine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("sandbox worker processes need Linux")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "skybot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	acts := &channelActions{}
+	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sup.Close)
+	m := NewManager(st, sup, Options{QuarantineAfter: 2, SuspendAfter: 10})
+	f := &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)}
+	// It says so, then spins in JS well within its deadline.
+	busy := strings.Replace(strings.Replace(crasherExt, "// @timeout      100\n", "", 1),
+		"let n = 0;\nArray.prototype.indexOf.call({ get length() { return n++ ? 2 ** 32 - 1 : 0; } }, 1);\nawait message.reply('unreachable');\n",
+		"await message.reply('spinning');\nconst end = Date.now() + 3000;\nwhile (Date.now() < end) {}\n", 1)
+	if _, err := f.install(t, "g1", "busy.skyext", busy); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f.say(t, "g1", "!crash")
+		}()
+		for deadline := time.Now().Add(30 * time.Second); len(acts.all()) <= i; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the run never started", i)
+			}
+		}
+		pids := workerPIDs(t)
+		if len(pids) != 1 {
+			t.Fatalf("round %d: worker processes %v, want one", i, pids)
+		}
+		if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+	if st := sup.Stats(); st.ByKind[sandbox.FailCrash] != 3 {
+		t.Fatalf("stats %+v; want three runs whose worker died under them", st)
+	}
+	in, err := st.InstallByName(ctx, "g1", "crasher")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.QuarantineOf(ctx, in.VersionID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("quarantined by workers killed from outside: %v", err)
+	}
+	if !in.Enabled {
+		t.Errorf("suspended after 3 failures; suspend_after is 10")
+	}
 }

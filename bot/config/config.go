@@ -91,7 +91,8 @@ type Sandbox struct {
 	SuspendAfter  int      `toml:"suspend_after"`
 	SuspendWindow Duration `toml:"suspend_window"`
 	// QuarantineAfter runs of one version that end their sandbox worker
-	// (killed, or crashed it) within SuspendWindow, in any guilds,
+	// (stuck in native code, a native stack overflow, the worker's memory
+	// limit) within SuspendWindow, in any guilds,
 	// quarantine that version everywhere; 0 never does.
 	QuarantineAfter int `toml:"quarantine_after"`
 	// SyscallFilter has each sandbox worker install a seccomp filter that

@@ -1018,13 +1018,22 @@ func (g *testGuild) jobTrigger(prefix string) smokeTrigger {
 			if !ok || err != nil {
 				continue
 			}
-			until = max(until, due.Sub(now).Truncate(time.Second)+time.Second, time.Second)
+			until = max(until, advanceFor(due, now))
 		}
 		if until == 0 {
 			return "", "no sky.later job with this prefix was pending after the other triggers ran", nil
 		}
 		return "advance " + until.String(), "", g.advance(until)
 	}}
+}
+
+// advanceFor is how far to move the clock from now so that a job the
+// scheduler lists as due (in whole seconds, so really due up to a second
+// later) has come: rounded up to a second, plus one, and at least one.
+// Rounding down failed whenever the clock's fraction of a second was
+// below the job's.
+func advanceFor(due, now time.Time) time.Duration {
+	return max((due.Sub(now)+time.Second-1).Truncate(time.Second)+time.Second, time.Second)
 }
 
 // freshName is base, or base2, base3, ... : a name no member has had.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skyext/skybot/extensions"
 	"github.com/skyext/skybot/extensions/examples"
@@ -441,5 +442,22 @@ func TestExtCommandLine(t *testing.T) {
 	var out bytes.Buffer
 	if code := extCmd(context.Background(), nil, &out, &out); code != 2 || !strings.Contains(out.String(), "Usage:") {
 		t.Errorf("bare ext: exit %d, %q", code, out.String())
+	}
+}
+
+// A job listed at a whole second is reached whatever the fractions of a
+// second of the clock and of the job's real due time.
+func TestAdvanceReachesListedJobs(t *testing.T) {
+	t.Parallel()
+	base := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, nowFrac := range []time.Duration{0, 200 * time.Millisecond, 999 * time.Millisecond} {
+		for _, wait := range []time.Duration{0, 300 * time.Millisecond, 60*time.Second + 500*time.Millisecond, 59*time.Second + 999*time.Millisecond} {
+			now := base.Add(nowFrac)
+			realDue := now.Add(wait)
+			listed := realDue.Truncate(time.Second) // as Pending prints it
+			if got := now.Add(advanceFor(listed, now)); got.Before(realDue) {
+				t.Errorf("now %s, due %s: advancing to %s is short", now.Format(time.StampMilli), realDue.Format(time.StampMilli), got.Format(time.StampMilli))
+			}
+		}
 	}
 }

@@ -187,6 +187,10 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 	if err != nil {
 		return nil, fmt.Errorf("installs of %s: %w", guild, err)
 	}
+	quarantined, err := m.quarantined(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("quarantined versions: %w", err)
+	}
 	tier := m.tier(g.Tier)
 	v = &guildView{built: m.now(), prefix: g.Prefix, tier: tier, limits: tier.Limits}
 	if len(g.Policy) > 0 {
@@ -204,11 +208,11 @@ func (m *Manager) view(ctx context.Context, guild store.GuildID) (*guildView, er
 		if err == nil {
 			err = json.Unmarshal(ai.version.Manifest, &ai.manifest)
 		}
-		if err == nil {
+		if q, ok := quarantined[in.VersionID]; ok && err == nil {
 			// A quarantined version is stopped wherever it is installed;
 			// one that got back in (the same file uploaded again) fails
 			// every run it is routed, loudly.
-			err = m.refuseQuarantined(ctx, in.VersionID, in.Name, in.Version)
+			err = quarantineError(q, in.Name, in.Version)
 		}
 		if err == nil {
 			ai.program, err = m.program(ai.version, ai.manifest)

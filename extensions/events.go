@@ -119,22 +119,33 @@ func (m *Manager) noteFailure(ctx context.Context, in store.Install, f *sandbox.
 // suspend disables one install after too many failures and tells its
 // guild; the caller holds its lock.
 func (m *Manager) suspend(ctx context.Context, in store.Install, f *sandbox.Failure, limit int, window time.Duration) {
-	if cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID); err != nil || cur.VersionID != in.VersionID || !cur.Enabled {
+	cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID)
+	if err != nil || cur.VersionID != in.VersionID || !cur.Enabled {
 		return // removed, moved to another version or disabled meanwhile
 	}
-	if err := m.store.SetInstallEnabled(ctx, in.GuildID, in.ExtensionID, false, suspendActor); err != nil {
-		m.log.Error("suspend extension", "guild_id", in.GuildID, "ext", in.Name, "err", err)
-		return
+	detail := fmt.Sprintf("%d failures within %s; the last: %s: %s", limit, window, f.Kind, f.Message)
+	m.log.Warn("extension suspended", "guild_id", in.GuildID, "ext", in.Name, "version", in.Version, "reason", detail)
+	m.stop(ctx, cur, EventSuspended, detail, "suspended by skybot: "+detail+"; /ext enable lets it run again")
+}
+
+// stop disables in (as read just now, under its lock) on skybot's behalf
+// when it is enabled, and tells its guild: line in the extension's log,
+// and a lifecycle event of kind with detail.
+func (m *Manager) stop(ctx context.Context, in store.Install, kind, detail, line string) {
+	if in.Enabled {
+		if err := m.store.SetInstallEnabled(ctx, in.GuildID, in.ExtensionID, false, suspendActor); err != nil {
+			m.log.Error("stop extension", "guild_id", in.GuildID, "ext", in.Name, "event", kind, "err", err)
+			return
+		}
 	}
 	m.runner.Evict(sandbox.Key{Guild: string(in.GuildID), Extension: in.Name})
 	m.invalidate(in.GuildID)
-	detail := fmt.Sprintf("%d failures within %s; the last: %s: %s", limit, window, f.Kind, f.Message)
-	m.log.Warn("extension suspended", "guild_id", in.GuildID, "ext", in.Name, "version", in.Version, "reason", detail)
+	m.fails.reset(string(in.GuildID) + "/" + in.Name)
 	if err := m.store.AppendLog(ctx, store.LogEntry{GuildID: in.GuildID, ExtensionID: in.ExtensionID, VersionID: in.VersionID,
-		Level: "error", Kind: "lifecycle", Message: "suspended by skybot: " + detail + "; /ext enable lets it run again"}); err != nil {
+		Level: "error", Kind: "lifecycle", Message: line}); err != nil {
 		m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "err", err)
 	}
-	m.emit(LifecycleEvent{Kind: EventSuspended, Guild: in.GuildID, Extension: in.Name, Version: in.Version, Actor: suspendActor, Detail: detail})
+	m.emit(LifecycleEvent{Kind: kind, Guild: in.GuildID, Extension: in.Name, Version: in.Version, Actor: suspendActor, Detail: detail})
 }
 
 // suspendActor is who the install history names for a suspension.

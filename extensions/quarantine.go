@@ -83,21 +83,11 @@ func (m *Manager) noteEndedWorker(ctx context.Context, in store.Install, f *sand
 // stopQuarantined suspends one install of a quarantined version and tells
 // its guild; the caller holds its lock.
 func (m *Manager) stopQuarantined(ctx context.Context, in store.Install, reason string) {
-	if cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID); err != nil || cur.VersionID != in.VersionID {
+	cur, err := m.store.Install(ctx, in.GuildID, in.ExtensionID)
+	if err != nil || cur.VersionID != in.VersionID {
 		return // removed or moved to another version meanwhile
-	} else if cur.Enabled {
-		if err := m.store.SetInstallEnabled(ctx, in.GuildID, in.ExtensionID, false, suspendActor); err != nil {
-			m.log.Error("suspend quarantined extension", "guild_id", in.GuildID, "ext", in.Name, "err", err)
-		}
 	}
-	m.runner.Evict(sandbox.Key{Guild: string(in.GuildID), Extension: in.Name})
-	m.invalidate(in.GuildID)
-	m.fails.reset(string(in.GuildID) + "/" + in.Name)
-	if err := m.store.AppendLog(ctx, store.LogEntry{GuildID: in.GuildID, ExtensionID: in.ExtensionID, VersionID: in.VersionID,
-		Level: "error", Kind: "lifecycle", Message: fmt.Sprintf("quarantined by skybot in every server: %s; version %s stays off until skybot's operator lifts it, and a newer version can be installed", reason, in.Version)}); err != nil {
-		m.log.Error("extension log write failed", "guild_id", in.GuildID, "ext", in.Name, "err", err)
-	}
-	m.emit(LifecycleEvent{Kind: EventQuarantined, Guild: in.GuildID, Extension: in.Name, Version: in.Version, Actor: suspendActor, Detail: reason})
+	m.stop(ctx, cur, EventQuarantined, reason, fmt.Sprintf("quarantined by skybot in every server: %s; version %s stays off until skybot's operator lifts it, and a newer version can be installed", reason, in.Version))
 }
 
 // refuseQuarantined refuses to install, enable or roll back to a
@@ -110,6 +100,25 @@ func (m *Manager) refuseQuarantined(ctx context.Context, id store.VersionID, nam
 	if err != nil {
 		return skyerr.Wrap(err, skyerr.Unknown, "Could not check whether %s %s may run.", name, version)
 	}
+	return quarantineError(q, name, version)
+}
+
+// quarantined is every quarantined version, for a guild view: one read
+// however many installs it has (the table is almost always empty).
+func (m *Manager) quarantined(ctx context.Context) (map[store.VersionID]store.Quarantine, error) {
+	qs, err := m.store.Quarantines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[store.VersionID]store.Quarantine, len(qs))
+	for _, q := range qs {
+		byID[q.VersionID] = q
+	}
+	return byID, nil
+}
+
+// quarantineError is the refusal a quarantined version gets everywhere.
+func quarantineError(q store.Quarantine, name, version string) error {
 	return skyerr.New(skyerr.InvalidState, "%s %s is quarantined in every server: %s. It stays off until skybot's operator lifts it; a newer version can be installed.",
 		name, version, q.Reason)
 }

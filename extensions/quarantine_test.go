@@ -37,37 +37,43 @@ Array.prototype.indexOf.call({ get length() { return n++ ? 2 ** 32 - 1 : 0; } },
 await message.reply('unreachable');
 `
 
-// A published version whose runs end their worker is quarantined after
-// QuarantineAfter such runs in any guilds: suspended in every guild that
-// has it, refused for enable and install, and it runs nowhere, until the
-// operator lifts it. Real worker processes, real SQLite.
-func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
+// newWorkerFixture is newFixture with real sandbox worker processes (this
+// test binary re-executed, see TestMain).
+func newWorkerFixture(t *testing.T, sopts sandbox.Options, opts Options) *fixture {
+	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("sandbox worker processes need Linux")
 	}
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "skybot.db"))
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "skybot.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	acts := &channelActions{}
-	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1, KillGrace: 200 * time.Millisecond})
+	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sup.Close)
+	m := NewManager(st, sup, opts)
+	return &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)}
+}
+
+// A published version whose runs end their worker is quarantined after
+// QuarantineAfter such runs in any guilds: suspended in every guild that
+// has it, refused for enable and install, and it runs nowhere, until the
+// operator lifts it. Real worker processes, real SQLite.
+func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
+	ctx := context.Background()
 	var mu sync.Mutex
 	var events []LifecycleEvent
-	m := NewManager(st, sup, Options{QuarantineAfter: 2, SuspendAfter: 10, OnLifecycle: func(e LifecycleEvent) {
+	f := newWorkerFixture(t, sandbox.Options{Workers: 1, KillGrace: 200 * time.Millisecond}, Options{QuarantineAfter: 2, SuspendAfter: 10, OnLifecycle: func(e LifecycleEvent) {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, e)
 	}})
-	gf := &galleryFixture{
-		fixture: &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)},
-		g:       NewGallery(st, sup, GalleryOptions{Maintainers: []store.UserID{"m1"}}),
-	}
+	st, sup, m := f.store, f.sup, f.m
+	gf := &galleryFixture{fixture: f, g: NewGallery(st, sup, GalleryOptions{Maintainers: []store.UserID{"m1"}})}
 	sub := gf.publish(t, "alice", crasherExt)
 	guilds := []string{"g1", "g2", "g3"}
 	for _, g := range guilds {
@@ -142,6 +148,18 @@ func TestVersionThatEndsWorkersIsQuarantinedEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A fixed version is not quarantined: a guild updates to it.
+	fixed := strings.Replace(strings.Replace(crasherExt, "1.0.0", "1.1.0", 1),
+		"let n = 0;\nArray.prototype.indexOf.call({ get length() { return n++ ? 2 ** 32 - 1 : 0; } }, 1);\n", "", 1)
+	gf.publish(t, "alice", fixed)
+	p, err := m.PlanUpdatePublished(ctx, "g1", "admin", "crasher", "", gf.g)
+	if err != nil {
+		t.Fatalf("plan the update to the fixed version: %v", err)
+	}
+	if _, err := m.Apply(ctx, "g1", "admin", p.ID); err != nil {
+		t.Fatalf("update to the fixed version: %v", err)
+	}
+
 	if err := st.LiftQuarantine(ctx, sub.Version.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -211,23 +229,9 @@ func workerPIDs(t *testing.T) []int {
 // Runs whose worker is killed from outside while they execute are blamed
 // and counted for suspension, but never quarantine the version.
 func TestWorkersKilledFromOutsideDoNotQuarantine(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("sandbox worker processes need Linux")
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "skybot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	acts := &channelActions{}
-	sup, err := sandbox.NewWorkerSupervisor(acts, nil, sandbox.Options{Workers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sup.Close)
-	m := NewManager(st, sup, Options{QuarantineAfter: 2, SuspendAfter: 10})
-	f := &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)}
+	f := newWorkerFixture(t, sandbox.Options{Workers: 1}, Options{QuarantineAfter: 2, SuspendAfter: 10})
+	st, sup, acts := f.store, f.sup, f.acts
 	// It says so, then spins in JS well within its deadline.
 	busy := strings.Replace(strings.Replace(crasherExt, "// @timeout      100\n", "", 1),
 		"let n = 0;\nArray.prototype.indexOf.call({ get length() { return n++ ? 2 ** 32 - 1 : 0; } }, 1);\nawait message.reply('unreachable');\n",

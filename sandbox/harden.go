@@ -73,20 +73,18 @@ func (iso *isolate) harden() error {
 			wrap{reflect, "apply", iso.wrapApply("Reflect.apply", 2)},
 			wrap{reflect, "construct", iso.wrapApply("Reflect.construct", 1)})
 	}
-	if iso.program.mentions&mentionsRegexp != 0 && iso.ex.cfg.regexpTimeout > 0 {
+	if iso.program.mentions&mentionsRegexp != 0 {
 		regexpProto := proto("RegExp")
 		prefix[regexpProto] = "RegExp.prototype."
-		wraps = append(wraps,
-			wrap{regexpProto, "exec", iso.wrapMatch},
-			wrap{regexpProto, "test", iso.wrapMatch}) // goja's test does not go through exec
-	}
-	if iso.program.mentions&mentionsRegexp != 0 {
+		if iso.ex.cfg.regexpTimeout > 0 {
+			wraps = append(wraps,
+				wrap{regexpProto, "exec", iso.wrapMatch},
+				wrap{regexpProto, "test", iso.wrapMatch}) // goja's test does not go through exec
+		}
 		wraps = append(wraps,
 			wrap{stringProto, "match", iso.wrapStringPattern("String.prototype.match", goja.SymMatch)},
 			wrap{stringProto, "matchAll", iso.wrapStringPattern("String.prototype.matchAll", goja.SymMatchAll)},
 			wrap{stringProto, "search", iso.wrapStringPattern("String.prototype.search", goja.SymSearch)})
-		regexpProto := object(object(rt.Get("RegExp")).Get("prototype"))
-		prefix[regexpProto] = "RegExp.prototype."
 		if fn, ok := regexpProto.Get("compile").Export().(nativeFn); ok && fn != nil {
 			wraps = append(wraps, wrap{regexpProto, "compile", iso.wrapCompile})
 		}

@@ -83,6 +83,7 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
 			sub("stats", "Show the installs, runs and errors of a gallery extension you own, with a chart", statsOption()),
+			sub("submit", submitDescription, submitOptions()...),
 			sub("config", "Change an extension's settings in a form", configOptions()...),
 			sub("permissions", "Show or limit where and for whom an extension's commands run", permissionsOptions()...),
 			sub("policy", "Show or change what this server allows extensions (Administrator only)",
@@ -138,6 +139,9 @@ func (x *Ext) HandleInteraction(ctx context.Context, s *discordgo.Session, i *di
 	data := i.ApplicationCommandData()
 	if data.Name != "ext" || len(data.Options) == 0 {
 		return false
+	}
+	if data.Options[0].Name == "submit" {
+		return false // the review family's: /ext submit is /publish submit
 	}
 	if i.GuildID == "" || i.Member == nil {
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidState, "Extensions are managed inside a server, not in DMs.")))

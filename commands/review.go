@@ -68,6 +68,18 @@ const (
 	feedbackInput = reviewPrefix + "feedback"
 )
 
+// submitDescription and submitOptions define /publish submit, and /ext
+// submit, which is the same for server admins.
+const submitDescription = "Submit an attached .skyext or .skypkg file, or a version you saved, for review"
+
+func submitOptions() []*discordgo.ApplicationCommandOption {
+	return []*discordgo.ApplicationCommandOption{
+		{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file", Description: "The .skyext or .skypkg file"},
+		{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "Or the name of an extension with a saved version", MaxLength: 100},
+		{Type: discordgo.ApplicationCommandOptionString, Name: "version", Description: "Which saved version (default: the newest)", MaxLength: 64},
+	}
+}
+
 // Definitions implements bot.Interactions.
 func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 	dm := true
@@ -76,7 +88,8 @@ func (rv *Review) Definitions() []*discordgo.ApplicationCommand {
 		Description:  "Submit your extensions to the skybot gallery and follow their review",
 		DMPermission: &dm,
 		Options: []*discordgo.ApplicationCommandOption{
-			sub("submit", "Submit a .skyext or .skypkg file for review",
+			sub("submit", submitDescription, submitOptions()...),
+			sub("save", "Check and keep a .skyext or .skypkg file in the gallery without submitting it yet",
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "file",
 					Description: "The .skyext or .skypkg file", Required: true}),
 			sub("withdraw", "Take a version you submitted out of the queue",
@@ -134,13 +147,15 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 		return false
 	}
 	data := i.ApplicationCommandData()
-	if (data.Name != "publish" && data.Name != "review") || len(data.Options) == 0 {
+	if len(data.Options) == 0 {
 		return false
 	}
 	sub := data.Options[0]
 	switch data.Name + " " + sub.Name {
-	case "publish submit":
-		rv.submit(r, actor, roles, data, sub)
+	case "publish submit", "ext submit":
+		rv.submit(r, actor, data, sub)
+	case "publish save":
+		rv.save(r, actor, data, sub)
 	case "publish withdraw":
 		rv.withdraw(r, actor, stringOption(sub, "name"), stringOption(sub, "version"))
 	case "publish status":
@@ -156,6 +171,9 @@ func (rv *Review) HandleInteraction(ctx context.Context, s *discordgo.Session, i
 	case "review show":
 		rv.show(r, actor, roles, stringOption(sub, "name"), stringOption(sub, "version"))
 	default:
+		if data.Name != "publish" && data.Name != "review" {
+			return false
+		}
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/%s %s is not a subcommand.", data.Name, sub.Name)))
 	}
 	return true
@@ -173,20 +191,34 @@ func asker(i *discordgo.InteractionCreate) (store.UserID, []string) {
 	return "", nil
 }
 
-func (rv *Review) submit(r *responder, actor store.UserID, roles []string, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
+// submit queues an attached file, or a version the author saved.
+func (rv *Review) submit(r *responder, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	att := attachmentOption(data, sub, "file")
-	if att == nil {
-		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext or .skypkg file to submit.")))
+	name := strings.ToLower(strings.TrimSpace(stringOption(sub, "name")))
+	version := strings.TrimSpace(stringOption(sub, "version"))
+	switch {
+	case att != nil && name != "":
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach a file or name a saved version, not both.")))
+		return
+	case att == nil && name == "":
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext or .skypkg file to submit, or name an extension with a saved version.")))
 		return
 	}
 	// Reading, compiling and scanning take a while: acknowledge first.
 	if !r.defer_() {
 		return
 	}
-	got, err := rv.gallery.Submit(r.ctx, actor, roles, extensions.Upload{Filename: att.Filename, Size: int64(att.Size)},
-		func(ctx context.Context, limit int64) ([]byte, error) { return rv.files.download(ctx, att.URL, limit) })
+	var (
+		got extensions.Submission
+		err error
+	)
+	if att != nil {
+		got, err = rv.gallery.Submit(r.ctx, actor, nil, extensions.Upload{Filename: att.Filename, Size: int64(att.Size)}, rv.fetch(att))
+	} else {
+		got, err = rv.gallery.SubmitSaved(r.ctx, actor, name, version)
+	}
 	if err != nil {
-		rv.log.Info("gallery submission refused", "actor", actor, "file", att.Filename, "err", err)
+		rv.log.Info("gallery submission refused", "actor", actor, "name", name, "err", err)
 		r.edit(skyerr.UserText(err), nil)
 		return
 	}
@@ -198,11 +230,41 @@ func (rv *Review) submit(r *responder, actor store.UserID, roles []string, data 
 		}
 	}
 	b.WriteString(". You get a DM when a maintainer decides.")
-	if len(got.Findings) > 0 {
-		b.WriteString("\nWarnings the reviewers will see:\n")
-		b.WriteString(findingLines(got.Findings, 1500))
-	}
+	writeWarnings(&b, "Warnings the reviewers will see:", got.Findings)
 	r.edit(b.String(), nil)
+}
+
+// save keeps an attached file in the gallery, checked but not queued.
+func (rv *Review) save(r *responder, actor store.UserID, data discordgo.ApplicationCommandInteractionData, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	att := attachmentOption(data, sub, "file")
+	if att == nil {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidPackage, "Attach the .skyext or .skypkg file to save.")))
+		return
+	}
+	if !r.defer_() {
+		return
+	}
+	got, err := rv.gallery.Save(r.ctx, actor, extensions.Upload{Filename: att.Filename, Size: int64(att.Size)}, rv.fetch(att))
+	if err != nil {
+		rv.log.Info("gallery save refused", "actor", actor, "file", att.Filename, "err", err)
+		r.edit(skyerr.UserText(err), nil)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Saved **%s** %s. It passed every check; no reviewer sees it until you run `/publish submit name:%s version:%s`.",
+		got.Manifest.Name, got.Manifest.Version, got.Manifest.Name, got.Manifest.Version)
+	writeWarnings(&b, "Warnings the reviewers will see when you submit it:", got.Findings)
+	r.edit(b.String(), nil)
+}
+
+func (rv *Review) fetch(att *discordgo.MessageAttachment) extensions.Fetch {
+	return func(ctx context.Context, limit int64) ([]byte, error) { return rv.files.download(ctx, att.URL, limit) }
+}
+
+func writeWarnings(b *strings.Builder, heading string, fs []extensions.Finding) {
+	if len(fs) > 0 {
+		fmt.Fprintf(b, "\n%s\n%s", heading, findingLines(fs, 1500))
+	}
 }
 
 // registerKey registers the author's signing key: from then on the

@@ -116,9 +116,10 @@ func (rv *Review) cardEmbed(ctx context.Context, rec extensions.Review) *discord
 	} else {
 		desc.WriteString("\n\nA new extension: no published version to compare with; the code is attached.")
 	}
-	rep := "no record yet"
+	rep := "no record yet (reputation 0)"
 	if st, err := rv.store.AuthorStats(ctx, rec.Owner); err == nil && st.Approved+st.Rejected+st.ChangesRequested+st.Ratings > 0 {
-		rep = fmt.Sprintf("%d approved, %d rejected, %d sent back", st.Approved, st.Rejected, st.ChangesRequested)
+		rep = fmt.Sprintf("reputation %.1f: %d approved, %d rejected, %d sent back", extensions.ReputationOf(st).Score,
+			st.Approved, st.Rejected, st.ChangesRequested)
 		if st.Ratings > 0 {
 			rep += fmt.Sprintf(", rated %.1f (%d)", st.Average(), st.Ratings)
 		}

@@ -163,6 +163,19 @@ const maxListedFindings = 3
 // name makes actor its owner. Any user who is not banned may submit:
 // roles are not needed for it.
 func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string, up Upload, fetch Fetch) (Submission, error) {
+	return g.take(ctx, actor, up, fetch, store.StateQueue)
+}
+
+// Save runs an upload through the same pipeline as Submit and keeps it in
+// state saved: checked and stored for its author, not queued, so no
+// reviewer sees it until SubmitSaved. A version of the extension waiting
+// for review does not stop a save.
+func (g *Gallery) Save(ctx context.Context, actor store.UserID, up Upload, fetch Fetch) (Submission, error) {
+	return g.take(ctx, actor, up, fetch, store.StateSaved)
+}
+
+// take is Submit (state queue) and Save (state saved).
+func (g *Gallery) take(ctx context.Context, actor store.UserID, up Upload, fetch Fetch, state string) (Submission, error) {
 	if actor == "" {
 		return Submission{}, skyerr.New(skyerr.Forbidden, "A submission needs an author.")
 	}
@@ -173,8 +186,125 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 	if err != nil {
 		return Submission{}, err
 	}
-	name := u.man.Name
+	vt, err := g.vet(ctx, actor, u, 0, state == store.StateQueue)
+	if err != nil {
+		return Submission{}, err
+	}
+	man := vt.u.man
+	nv, err := newVersion(man, vt.u.code, "", vt.owner, actor)
+	if err != nil {
+		return Submission{}, err
+	}
+	nv.Signature = vt.u.signature
+	put := g.store.SubmitVersion
+	if state == store.StateSaved {
+		put = g.store.SaveGalleryVersion
+	}
+	ver, err := put(ctx, nv, storedFindings(vt.findings))
+	switch {
+	case errors.Is(err, store.ErrOwner):
+		return Submission{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author.", man.Name)
+	case errors.Is(err, store.ErrExists):
+		return Submission{}, skyerr.New(skyerr.AlreadyExists, "%s@%s was submitted or saved before; versions never change, so raise @version.", man.Name, man.Version)
+	case errors.Is(err, store.ErrState):
+		return Submission{}, skyerr.New(skyerr.InvalidState, "%s already has a version waiting for review.", man.Name)
+	case err != nil:
+		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not store %s@%s.", man.Name, man.Version)
+	}
+	g.log.Info("gallery version stored", "state", state, "ext", man.Name, "version", man.Version, "version_id", ver.ID,
+		"actor", actor, "warnings", len(vt.findings), "new_extension", vt.newName)
+	if state == store.StateQueue {
+		g.changed(ctx, Change{Version: ver.ID, Name: man.Name, Number: man.Version, State: ver.State, Action: store.ReviewSubmitted, Actor: actor})
+	}
+	return Submission{Version: ver, Manifest: man, Registrations: vt.u.regs, Findings: vt.findings, NewExtension: vt.newName}, nil
+}
 
+// SubmitSaved queues a saved version of name (version "" is the newest
+// saved one): one its owner saved, or withdrew from the queue. The whole
+// pipeline runs again over the stored package, since the gallery may have
+// changed since (a newer version published, a signing key registered).
+func (g *Gallery) SubmitSaved(ctx context.Context, actor store.UserID, name, version string) (Submission, error) {
+	if err := g.refuseBanned(ctx, actor); err != nil {
+		return Submission{}, err
+	}
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return Submission{}, err
+	}
+	if ext.OwnerID != actor {
+		return Submission{}, skyerr.New(skyerr.Forbidden, "Only the owner of %s can submit its versions.", name)
+	}
+	versions, err := g.store.Versions(ctx, ext.ID)
+	if err != nil {
+		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the versions of %s.", name)
+	}
+	at := slices.IndexFunc(versions, func(v store.Version) bool {
+		return v.Version == version || (version == "" && v.State == store.StateSaved)
+	})
+	switch {
+	case at < 0 && version == "":
+		return Submission{}, skyerr.New(skyerr.NotFound, "%s has no saved version; save one with /publish save or submit a file.", name)
+	case at < 0:
+		return Submission{}, skyerr.New(skyerr.NotFound, "%s has no version %s.", name, version)
+	case versions[at].State != store.StateSaved:
+		return Submission{}, skyerr.New(skyerr.InvalidState, "%s@%s is %s, so it cannot be submitted.", name, versions[at].Version, stateWords(versions[at].State))
+	}
+	stored, err := g.store.Version(ctx, versions[at].ID)
+	if err != nil {
+		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read %s@%s.", name, versions[at].Version)
+	}
+	if sha256Hex(stored.Code) != stored.SHA256 {
+		g.log.Error("gallery version code does not match its sha256", "ext", name, "version", stored.Version, "version_id", stored.ID)
+		return Submission{}, skyerr.New(skyerr.LoadFailed, "The stored code of %s@%s does not match its sha256; it will not be submitted.", name, stored.Version)
+	}
+	u := uploaded{code: stored.Code, signature: stored.Signature}
+	if err := json.Unmarshal(stored.Manifest, &u.man); err != nil {
+		return Submission{}, skyerr.Wrap(err, skyerr.LoadFailed, "The stored manifest of %s@%s cannot be read.", name, stored.Version)
+	}
+	// What a 1.0 package lost on the way in was said when it was saved;
+	// only the saved findings know it now.
+	if old, err := g.store.Findings(ctx, stored.ID); err == nil {
+		for _, f := range old {
+			if f.Stage == StagePackage && f.Severity == SeverityWarning {
+				u.warnings = append(u.warnings, f.Message)
+			}
+		}
+	}
+	vt, err := g.vet(ctx, actor, u, stored.ID, true)
+	if err != nil {
+		return Submission{}, err
+	}
+	ver, err := g.store.SubmitSaved(ctx, stored.ID, actor, storedFindings(vt.findings))
+	switch {
+	case errors.Is(err, store.ErrState):
+		if cur, rerr := g.store.Version(ctx, stored.ID); rerr == nil && cur.State == store.StateSaved {
+			return Submission{}, skyerr.New(skyerr.InvalidState, "%s already has a version waiting for review.", name)
+		}
+		return Submission{}, g.stateRefusal(ctx, stored.ID, stored, "submitted")
+	case err != nil:
+		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not queue %s@%s.", name, stored.Version)
+	}
+	g.log.Info("gallery version submitted", "ext", name, "version", ver.Version, "version_id", ver.ID, "actor", actor,
+		"warnings", len(vt.findings), "from", store.StateSaved)
+	g.changed(ctx, Change{Version: ver.ID, Name: name, Number: ver.Version, State: ver.State, Action: store.ReviewSubmitted, Actor: actor})
+	return Submission{Version: ver, Manifest: vt.u.man, Registrations: vt.u.regs, Findings: vt.findings}, nil
+}
+
+// vetted is an upload the pipeline passed: compiled, with its findings
+// (warnings only) and who owns its name.
+type vetted struct {
+	u        uploaded
+	owner    store.UserID
+	newName  bool
+	findings []Finding
+}
+
+// vet runs the publication pipeline over u for actor. self is the stored
+// version u was read from (0 for a new upload): it is not one of its own
+// earlier versions. queueing refuses while another version of the
+// extension waits for review.
+func (g *Gallery) vet(ctx context.Context, actor store.UserID, u uploaded, self store.VersionID, queueing bool) (vetted, error) {
+	name := u.man.Name
 	// Who owns the name, and what it has already: refusals that need no
 	// code run come first.
 	owner, newName := actor, true
@@ -183,23 +313,24 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
-		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the gallery entry of %s.", name)
+		return vetted{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the gallery entry of %s.", name)
 	case ext.OwnerID != actor:
-		return Submission{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author.", name)
+		return vetted{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author.", name)
 	default:
 		owner, newName = ext.OwnerID, false
 		if versions, err = g.store.Versions(ctx, ext.ID); err != nil {
-			return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the versions of %s.", name)
+			return vetted{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the versions of %s.", name)
 		}
-		if p := pendingVersion(versions); p != nil {
-			return Submission{}, skyerr.New(skyerr.InvalidState,
+		versions = slices.DeleteFunc(versions, func(v store.Version) bool { return v.ID == self })
+		if p := pendingVersion(versions); p != nil && queueing {
+			return vetted{}, skyerr.New(skyerr.InvalidState,
 				"%s %s is still waiting for review; withdraw it or wait for the decision before submitting another version.", name, p.Version)
 		}
 	}
 
 	defer g.runner.Evict(sandboxKey("", name)) // the describe runs' isolate
 	if u, err = g.reader.compileUpload(ctx, "", u); err != nil {
-		return Submission{}, packageFault(err)
+		return vetted{}, packageFault(err)
 	}
 	man := u.man
 	var (
@@ -210,7 +341,7 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 		if live, ok := newestPublished(versions); ok {
 			pm, regs, err := g.describeStored(ctx, live.ID)
 			if err != nil {
-				return Submission{}, err
+				return vetted{}, err
 			}
 			prev, prevRegs = &pm, regs
 		}
@@ -222,7 +353,7 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 	}
 	deps, err := g.checkRequires(ctx, man)
 	if err != nil {
-		return Submission{}, err
+		return vetted{}, err
 	}
 	findings = append(findings, deps...)
 	findings = append(findings, ScanCode(man, u.code)...)
@@ -230,7 +361,7 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 	findings = append(findings, VerifyVersion(man, u.regs, prev, prevRegs)...)
 	key, err := g.store.AuthorKey(ctx, actor)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read your signing key.")
+		return vetted{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read your signing key.")
 	}
 	claimed := string(owner) // "" for a name nobody owns yet, as VerifyAuthor wants it
 	if newName {
@@ -240,33 +371,17 @@ func (g *Gallery) Submit(ctx context.Context, actor store.UserID, roles []string
 
 	if refused := errorFindings(findings); len(refused) > 0 {
 		g.log.Info("gallery submission refused", "ext", man.Name, "version", man.Version, "actor", actor, "errors", len(refused))
-		return Submission{}, refusal(man, refused)
+		return vetted{}, refusal(man, refused)
 	}
+	return vetted{u: u, owner: owner, newName: newName, findings: findings}, nil
+}
 
-	nv, err := newVersion(man, u.code, "", owner, actor)
-	if err != nil {
-		return Submission{}, err
+func storedFindings(fs []Finding) []store.Finding {
+	out := make([]store.Finding, len(fs))
+	for i, f := range fs {
+		out[i] = store.Finding{Severity: f.Severity, Stage: f.Stage, Line: f.Line, Message: f.Message}
 	}
-	nv.Signature = u.signature
-	stored := make([]store.Finding, len(findings))
-	for i, f := range findings {
-		stored[i] = store.Finding{Severity: f.Severity, Stage: f.Stage, Line: f.Line, Message: f.Message}
-	}
-	ver, err := g.store.SubmitVersion(ctx, nv, stored)
-	switch {
-	case errors.Is(err, store.ErrOwner):
-		return Submission{}, skyerr.New(skyerr.Forbidden, "The name %s belongs to another author.", man.Name)
-	case errors.Is(err, store.ErrExists):
-		return Submission{}, skyerr.New(skyerr.AlreadyExists, "%s@%s was submitted before; versions never change, so raise @version.", man.Name, man.Version)
-	case errors.Is(err, store.ErrState):
-		return Submission{}, skyerr.New(skyerr.InvalidState, "%s already has a version waiting for review.", man.Name)
-	case err != nil:
-		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not store %s@%s.", man.Name, man.Version)
-	}
-	g.log.Info("gallery version submitted", "ext", man.Name, "version", man.Version, "version_id", ver.ID,
-		"actor", actor, "warnings", len(findings), "new_extension", newName)
-	g.changed(ctx, Change{Version: ver.ID, Name: man.Name, Number: man.Version, State: ver.State, Action: store.ReviewSubmitted, Actor: actor})
-	return Submission{Version: ver, Manifest: man, Registrations: u.regs, Findings: findings, NewExtension: newName}, nil
+	return out
 }
 
 // packageFault turns a failed describe run, which is the package's fault,
@@ -472,13 +587,14 @@ const (
 	ratingsForFullWeight = 10
 )
 
-// Reputation is an author's record and the queue score it gives.
+// Reputation is an author's record and the queue score it gives
+// (ReputationOf computes it).
 type Reputation struct {
 	store.AuthorStats
 	Score float64
 }
 
-func reputation(a store.AuthorStats) Reputation {
+func ReputationOf(a store.AuthorStats) Reputation {
 	score := float64(approvedWeight*a.Approved - rejectedWeight*a.Rejected)
 	if a.Ratings > 0 {
 		score += ratingWeight * (a.Average() - 3) * float64(min(a.Ratings, ratingsForFullWeight)) / ratingsForFullWeight
@@ -511,7 +627,7 @@ func (g *Gallery) Queue(ctx context.Context) ([]QueueEntry, error) {
 			if err != nil {
 				return nil, skyerr.Wrap(err, skyerr.Unknown, "Could not read the record of %s.", p.Owner)
 			}
-			rep = reputation(stats)
+			rep = ReputationOf(stats)
 			reps[p.Owner] = rep
 		}
 		out = append(out, QueueEntry{Version: p.Version, Owner: p.Owner, Reviewer: p.Reviewer, Reputation: rep,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -1073,5 +1074,118 @@ func TestGalleryFeaturedRotation(t *testing.T) {
 	turn("charlie")
 	if got := featured(); !slices.Equal(got, []string{"charlie", "delta"}) {
 		t.Fatalf("featured with a pin, next turn = %q", got)
+	}
+}
+
+// Save keeps a checked version for its author, and SubmitSaved queues it
+// later, running the whole pipeline again: what changed in the gallery in
+// between (here a signing key) decides.
+func TestGallerySaveThenSubmit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	var changes []string
+	var mu sync.Mutex
+	gf.g.opts.OnChange = func(_ context.Context, c Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, fmt.Sprintf("%s@%s %s", c.Name, c.Number, c.Action))
+	}
+	save := func(actor store.UserID, src string) (Submission, error) {
+		return gf.g.Save(ctx, actor, Upload{Filename: "ext.skyext", Size: int64(len(src))}, bytesFetch(src))
+	}
+
+	saved, err := save("ann", ext("hello", "1.0.0", "Hello"))
+	if err != nil || saved.Version.State != store.StateSaved || !saved.NewExtension {
+		t.Fatalf("save = %+v, %v", saved, err)
+	}
+	if q, _ := gf.g.Queue(ctx); len(q) != 0 {
+		t.Fatalf("a saved version is in the queue: %+v", q)
+	}
+	_, err = save("eve", ext("hello", "2.0.0", "Hi"))
+	wantCode(t, "save to another author's name", err, skyerr.Forbidden)
+	_, err = gf.g.SubmitSaved(ctx, "eve", "hello", "")
+	wantCode(t, "submit another author's saved version", err, skyerr.Forbidden)
+	_, err = save("ann", ext("broken", "1.0.0", "Hi")+"\n}{")
+	wantCode(t, "save code that does not compile", err, skyerr.InvalidPackage)
+
+	queued, err := gf.g.SubmitSaved(ctx, "ann", "hello", "")
+	if err != nil || queued.Version.ID != saved.Version.ID || gf.state(t, saved.Version.ID) != store.StateQueue {
+		t.Fatalf("submit saved = %+v, %v", queued, err)
+	}
+	if q, _ := gf.g.Queue(ctx); len(q) != 1 || q[0].Version.ID != saved.Version.ID {
+		t.Fatalf("queue = %+v", q)
+	}
+	_, err = gf.g.SubmitSaved(ctx, "ann", "hello", "1.0.0")
+	wantCode(t, "submit a queued version again", err, skyerr.InvalidState)
+
+	// A save while a version waits is fine; submitting it is not.
+	if _, err := save("ann", ext("hello", "1.1.0", "Hello")); err != nil {
+		t.Fatalf("save while 1.0.0 waits: %v", err)
+	}
+	_, err = gf.g.SubmitSaved(ctx, "ann", "hello", "1.1.0")
+	wantCode(t, "submit while another waits", err, skyerr.InvalidState)
+	if _, err := gf.g.Claim(ctx, "m1", nil, saved.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gf.g.Approve(ctx, "m1", nil, saved.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// The pipeline runs again: a key registered since the save refuses
+	// the unsigned 1.1.0, which stays saved.
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gf.g.RegisterKey(ctx, "ann", pub); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := gf.g.Lookup(ctx, "hello", "1.1.0")
+	_, err = gf.g.SubmitSaved(ctx, "ann", "hello", "1.1.0")
+	wantCode(t, "submit an unsigned saved version after registering a key", err, skyerr.InvalidPackage)
+	if !strings.Contains(skyerr.From(err).Message, "not signed") || gf.state(t, id) != store.StateSaved {
+		t.Fatalf("refusal %q, state %s", skyerr.From(err).Message, gf.state(t, id))
+	}
+
+	// A withdrawn version goes back in with its history.
+	w := gf.mustSubmit(t, "bob", ext("waves", "1.0.0", "Hi"))
+	if _, err := gf.g.Withdraw(ctx, "bob", w.Version.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gf.g.SubmitSaved(ctx, "bob", "waves", "1.0.0"); err != nil {
+		t.Fatalf("resubmit the withdrawn version: %v", err)
+	}
+	hs, _ := gf.store.ReviewHistory(ctx, w.Version.ID)
+	if got := historyText(hs); got != "bob:submitted bob:withdrawn bob:submitted" {
+		t.Fatalf("history = %q", got)
+	}
+	_, err = gf.g.SubmitSaved(ctx, "bob", "waves", "9.9.9")
+	wantCode(t, "submit a version that does not exist", err, skyerr.NotFound)
+
+	// Code changed in the database behind its sha256 is never queued.
+	later, err := save("bob", ext("waves", "1.1.0", "Hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+gf.path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TRIGGER versions_immutable`, `UPDATE versions SET code = code || ' ' WHERE id = ?`} {
+		if _, err := db.Exec(q, later.Version.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = gf.g.SubmitSaved(ctx, "bob", "waves", "1.1.0")
+	wantCode(t, "submit tampered code", err, skyerr.LoadFailed)
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"hello@1.0.0 submitted", "hello@1.0.0 claimed", "hello@1.0.0 approved",
+		"waves@1.0.0 submitted", "waves@1.0.0 withdrawn", "waves@1.0.0 submitted"}
+	if !slices.Equal(changes, want) {
+		t.Fatalf("changes = %q, want %q (a save is no review step)", changes, want)
 	}
 }

@@ -51,11 +51,13 @@ type fixture struct {
 	sup   *sandbox.Supervisor
 	m     *Manager
 	d     *Dispatcher
+	path  string // the SQLite file behind store
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "skybot.db"))
+	path := filepath.Join(t.TempDir(), "skybot.db")
+	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	sup := sandbox.NewSupervisor(acts, nil)
 	t.Cleanup(sup.Close)
 	m := NewManager(st, sup, opts)
-	return &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil)}
+	return &fixture{store: st, acts: acts, sup: sup, m: m, d: NewDispatcher(m, nil), path: path}
 }
 
 func bytesFetch(src string) Fetch {

@@ -66,7 +66,19 @@ func writeReview(ctx context.Context, tx *sql.Tx, at int64, id VersionID, actor 
 // the extension already has a version waiting in the queue or in review:
 // one submission at a time per extension.
 func (s *Store) SubmitVersion(ctx context.Context, nv NewVersion, findings []Finding) (Version, error) {
-	nv.State = StateQueue
+	return s.putGalleryVersion(ctx, nv, findings, StateQueue)
+}
+
+// SaveGalleryVersion stores a new gallery version in state saved with its
+// findings: checked, kept for its author, not submitted. Ownership and
+// duplicates are as SubmitVersion's; another version waiting for review
+// does not stop it.
+func (s *Store) SaveGalleryVersion(ctx context.Context, nv NewVersion, findings []Finding) (Version, error) {
+	return s.putGalleryVersion(ctx, nv, findings, StateSaved)
+}
+
+func (s *Store) putGalleryVersion(ctx context.Context, nv NewVersion, findings []Finding, state string) (Version, error) {
+	nv.State = state
 	var v Version
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var owner UserID
@@ -78,36 +90,95 @@ func (s *Store) SubmitVersion(ctx context.Context, nv NewVersion, findings []Fin
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		var pending string
-		err = tx.QueryRowContext(ctx, `SELECT v.version FROM versions v JOIN extensions e ON e.id = v.extension_id
-			WHERE e.name = ? AND e.local_guild = ? AND v.state IN ('queue', 'review') LIMIT 1`,
-			nv.Name, nv.LocalGuild).Scan(&pending)
-		switch {
-		case err == nil:
-			return fmt.Errorf("version %s is waiting for review: %w", pending, ErrState)
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
+		if state == StateQueue {
+			if err := refuseWaiting(ctx, tx, nv.Name, nv.LocalGuild); err != nil {
+				return err
+			}
 		}
 		if v, err = s.saveVersion(ctx, tx, nv, false); err != nil {
 			return err
 		}
-		now := ms(s.now())
-		if err := writeReview(ctx, tx, now, v.ID, v.SubmittedBy, ReviewSubmitted, ""); err != nil {
-			return err
-		}
-		for i, f := range findings {
-			_, err := tx.ExecContext(ctx, `INSERT INTO version_findings (version_id, seq, severity, stage, line, message)
-				VALUES (?, ?, ?, ?, ?, ?)`, v.ID, i, f.Severity, f.Stage, f.Line, f.Message)
-			if err != nil {
-				return fmt.Errorf("write finding %d: %w", i, err)
+		if state == StateQueue {
+			if err := writeReview(ctx, tx, ms(s.now()), v.ID, v.SubmittedBy, ReviewSubmitted, ""); err != nil {
+				return err
 			}
 		}
-		return nil
+		return writeFindings(ctx, tx, v.ID, findings)
 	})
 	if err != nil {
-		return Version{}, fmt.Errorf("submit %s@%s: %w", nv.Name, nv.Version, err)
+		return Version{}, fmt.Errorf("put %s@%s in state %s: %w", nv.Name, nv.Version, state, err)
 	}
 	return v, nil
+}
+
+// SubmitSaved moves a saved gallery version into the queue with its
+// 'submitted' review row (actor is who submits it), replacing its
+// findings with the pipeline's new ones, in one transaction. ErrNotFound
+// when there is no such version; ErrState when it is not saved, or when
+// another version of the extension waits in the queue or in review.
+func (s *Store) SubmitSaved(ctx context.Context, id VersionID, actor UserID, findings []Finding) (Version, error) {
+	var v Version
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := queryOne(ctx, tx, scanVersion, `SELECT `+versionColsLight+` WHERE v.id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if cur.State != StateSaved {
+			return fmt.Errorf("state is %s: %w", cur.State, ErrState)
+		}
+		var local string
+		if err := tx.QueryRowContext(ctx, `SELECT local_guild FROM extensions WHERE id = ?`, cur.ExtensionID).Scan(&local); err != nil {
+			return err
+		}
+		if err := refuseWaiting(ctx, tx, cur.Name, local); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE versions SET state = ? WHERE id = ?`, StateQueue, id); err != nil {
+			return err
+		}
+		if err := writeReview(ctx, tx, ms(s.now()), id, actor, ReviewSubmitted, ""); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM version_findings WHERE version_id = ?`, id); err != nil {
+			return err
+		}
+		if err := writeFindings(ctx, tx, id, findings); err != nil {
+			return err
+		}
+		v, err = queryOne(ctx, tx, scanVersion, `SELECT `+versionCols+` WHERE v.id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("submit saved version %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// refuseWaiting is ErrState when extension name (of local, "" for the
+// gallery) has a version in the queue or in review.
+func refuseWaiting(ctx context.Context, tx *sql.Tx, name, local string) error {
+	var pending string
+	err := tx.QueryRowContext(ctx, `SELECT v.version FROM versions v JOIN extensions e ON e.id = v.extension_id
+		WHERE e.name = ? AND e.local_guild = ? AND v.state IN ('queue', 'review') LIMIT 1`,
+		name, local).Scan(&pending)
+	switch {
+	case err == nil:
+		return fmt.Errorf("version %s is waiting for review: %w", pending, ErrState)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	return nil
+}
+
+func writeFindings(ctx context.Context, tx *sql.Tx, id VersionID, findings []Finding) error {
+	for i, f := range findings {
+		_, err := tx.ExecContext(ctx, `INSERT INTO version_findings (version_id, seq, severity, stage, line, message)
+			VALUES (?, ?, ?, ?, ?, ?)`, id, i, f.Severity, f.Stage, f.Line, f.Message)
+		if err != nil {
+			return fmt.Errorf("write finding %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // ReviewStep is one move of a version along the review flow.

@@ -549,3 +549,41 @@ func TestTransferExtension(t *testing.T) {
 		t.Fatalf("submitted_by after the transfer = %q, %v; want ann kept", got.SubmittedBy, err)
 	}
 }
+
+func TestSaveThenSubmitSaved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	old := []Finding{{Severity: "warning", Stage: "package", Message: "lost a field"}}
+	v, err := s.SaveGalleryVersion(ctx, NewVersion{Name: "greeter", Owner: "ann", Version: "1.0.0",
+		Manifest: json.RawMessage(`{}`), Code: "x"}, old)
+	if err != nil || v.State != StateSaved {
+		t.Fatalf("save = %+v, %v", v, err)
+	}
+	if hs, _ := s.ReviewHistory(ctx, v.ID); len(hs) != 0 {
+		t.Fatalf("a save wrote review history: %q", actions(hs))
+	}
+	waiting := submit(t, s, "greeter", "ann", "1.1.0", "")
+	if _, err := s.SubmitSaved(ctx, v.ID, "ann", nil); !errors.Is(err, ErrState) {
+		t.Fatalf("submit saved while 1.1.0 waits: %v, want ErrState", err)
+	}
+	step(t, s, ReviewStep{Version: waiting.ID, From: StateQueue, To: StateSaved, Actor: "ann", Action: ReviewWithdrawn})
+
+	fresh := []Finding{old[0], {Severity: "warning", Stage: "scan", Line: 2, Message: "scope storage is unused"}}
+	got, err := s.SubmitSaved(ctx, v.ID, "ann", fresh)
+	if err != nil || got.State != StateQueue || got.Code != "x" {
+		t.Fatalf("submit saved = %+v, %v", got, err)
+	}
+	if fs, err := s.Findings(ctx, v.ID); err != nil || !slices.Equal(fs, fresh) {
+		t.Fatalf("findings = %+v, %v; want the new ones only", fs, err)
+	}
+	if hs, _ := s.ReviewHistory(ctx, v.ID); actions(hs) != "ann:submitted" {
+		t.Fatalf("history = %q", actions(hs))
+	}
+	if _, err := s.SubmitSaved(ctx, v.ID, "ann", nil); !errors.Is(err, ErrState) {
+		t.Fatalf("submit a queued version: %v, want ErrState", err)
+	}
+	if _, err := s.SubmitSaved(ctx, 9999, "ann", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("submit a missing version: %v, want ErrNotFound", err)
+	}
+}

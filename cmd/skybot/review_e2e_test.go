@@ -501,3 +501,46 @@ func TestDoubleApproveIsRefusedOnce(t *testing.T) {
 		t.Fatalf("author's DMs = %q; want one approval", dm)
 	}
 }
+
+// TestSaveThenSubmitThroughDiscord keeps a version with /publish save (no
+// card, nothing for reviewers), submits it later by name, and submits a
+// file with /ext submit, the same command for a server's admins.
+func TestSaveThenSubmitThroughDiscord(t *testing.T) {
+	t.Parallel()
+	e := newReviewGuild(t)
+	got, resp := e.slash(e.author, "publish", "save", file("greeter.skyext", greeterWithUnusedScope("1.0.0", "Hello")))
+	if !strings.HasPrefix(got, "Saved **greeter** 1.0.0") || !strings.Contains(got, "storage") || !resp.Ephemeral {
+		t.Fatalf("/publish save = %q (ephemeral %v)", got, resp.Ephemeral)
+	}
+	if n := len(e.srv.Messages(e.review.ID)); n != 0 {
+		t.Fatalf("%d messages in the review channel after a save, want none", n)
+	}
+	if got, _ := e.slash(e.author, "publish", "status", nil); !strings.Contains(got, "1.0.0 — saved") {
+		t.Fatalf("/publish status = %q", got)
+	}
+	both := append(file("greeter.skyext", greeterVersion("1.1.0", "Hi")), nameOpt("greeter")...)
+	if got, _ := e.slash(e.author, "publish", "submit", both); !strings.HasPrefix(got, "E_INVALID_PACKAGE:") {
+		t.Fatalf("submit with a file and a name = %q", got)
+	}
+	if got, _ := e.slash(e.maintainer, "publish", "submit", nameOpt("greeter")); !strings.HasPrefix(got, "E_FORBIDDEN:") {
+		t.Fatalf("another user's submit of the saved version = %q", got)
+	}
+	if got, _ := e.slash(e.author, "publish", "submit", nameOpt("greeter")); !strings.Contains(got, "Queued **greeter** 1.0.0 for review (position 1 of 1") {
+		t.Fatalf("submit the saved version = %q", got)
+	}
+	card := e.card("greeter 1.0.0")
+	if f := field(card, "Author"); !strings.Contains(f, "no record yet (reputation 0)") {
+		t.Fatalf("author field = %q", f)
+	}
+	if f := field(card, "Scan findings"); !strings.Contains(f, "storage") {
+		t.Fatalf("findings on the card = %q", f)
+	}
+
+	if got, _ := e.slash(e.admin, "ext", "submit", file("waves.skyext", namedGreeter("waves", "1.0.0"))); !strings.Contains(got, "Queued **waves** 1.0.0 for review (position 2 of 2") {
+		t.Fatalf("/ext submit = %q", got)
+	}
+	e.card("waves 1.0.0")
+	if got, _ := e.slash(e.admin, "ext", "submit", nil); !strings.HasPrefix(got, "E_INVALID_PACKAGE:") {
+		t.Fatalf("/ext submit without a file or name = %q", got)
+	}
+}

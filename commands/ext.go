@@ -79,8 +79,7 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 			sub("info", "Show an installed extension's version, scopes and history", nameOpt()),
 			sub("export", "Download an installed extension as a .skypkg package", nameOpt(),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "format",
-					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: []*discordgo.ApplicationCommandOptionChoice{
-						{Name: "2.0 (skybot, lossless)", Value: "2.0"}, {Name: "1.0 (SkynetBot)", Value: "1.0"}}}),
+					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: packageFormats()}),
 			sub("logs", "Show an extension's recent errors and console output", nameOpt()),
 			sub("stats", "Show the installs, runs and errors of a gallery extension you own, with a chart", statsOption()),
 			sub("submit", submitDescription, submitOptions()...),
@@ -102,6 +101,12 @@ func (x *Ext) Definitions() []*discordgo.ApplicationCommand {
 					Description: "The channel (leave out to stop posting)", ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}}),
 		},
 	}}
+}
+
+// packageFormats are the .skypkg formats export offers.
+func packageFormats() []*discordgo.ApplicationCommandOptionChoice {
+	return []*discordgo.ApplicationCommandOptionChoice{
+		{Name: "2.0 (skybot, lossless)", Value: extensions.PackageV2}, {Name: "1.0 (SkynetBot)", Value: extensions.PackageLegacy}}
 }
 
 func sub(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {

@@ -21,15 +21,16 @@ import (
 // and ban from it.
 type GalleryCmd struct {
 	gallery *extensions.Gallery
+	manager *extensions.Manager
 	log     *slog.Logger
 }
 
-// NewGallery returns the /gallery handlers for g.
-func NewGallery(g *extensions.Gallery, log *slog.Logger) *GalleryCmd {
+// NewGallery returns the /gallery handlers for g; m sets servers' tiers.
+func NewGallery(g *extensions.Gallery, m *extensions.Manager, log *slog.Logger) *GalleryCmd {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &GalleryCmd{gallery: g, log: log}
+	return &GalleryCmd{gallery: g, manager: m, log: log}
 }
 
 // Display limits of /gallery answers.
@@ -57,6 +58,12 @@ func (gc *GalleryCmd) Definitions() []*discordgo.ApplicationCommand {
 		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionUser, Name: "user", Description: "The author", Required: true}
 	}
 	minStars, maxStars := 1.0, 5.0
+	var tiers []*discordgo.ApplicationCommandOptionChoice
+	for _, t := range gc.manager.TierNames() {
+		if len(tiers) < autocompleteMax {
+			tiers = append(tiers, &discordgo.ApplicationCommandOptionChoice{Name: t, Value: t})
+		}
+	}
 	return []*discordgo.ApplicationCommand{{
 		Name:        "gallery",
 		Description: "Find, read about and rate extensions in the skybot gallery",
@@ -70,6 +77,12 @@ func (gc *GalleryCmd) Definitions() []*discordgo.ApplicationCommand {
 					Description: "Only extensions in this category", Choices: cats}),
 			sub("info", "Show a gallery extension's author, versions, scopes and ratings", galleryName("The extension's name")),
 			sub("featured", "Show the gallery's featured extensions"),
+			sub("export", "Download a published version as a .skypkg package (owners: any of their versions)",
+				galleryName("The extension's name"),
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "version",
+					Description: "Which version (default: the newest published; for its owner, the newest)", MaxLength: 64},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "format",
+					Description: "Package format (default 2.0; 1.0 is SkynetBot's)", Choices: packageFormats()}),
 			sub("rate", "Rate an extension from 1 to 5 stars; rating again replaces your rating",
 				galleryName("The extension's name"),
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "stars",
@@ -83,6 +96,11 @@ func (gc *GalleryCmd) Definitions() []*discordgo.ApplicationCommand {
 				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "reason",
 					Description: "Why (kept with the ban)", Required: true, MaxLength: 500}),
 			sub("unban", "Lift an author's gallery ban (gallery administrators only)", user()),
+			sub("tier", "Show or set a server's tier: its run limits and installs (gallery administrators only)",
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "server",
+					Description: "The server's ID", Required: true, MinLength: &minGuildID, MaxLength: 20},
+				&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "tier",
+					Description: "The tier to give it (leave out to show its tier)", Choices: tiers}),
 		},
 	}}
 }
@@ -115,11 +133,21 @@ func (gc *GalleryCmd) HandleInteraction(ctx context.Context, s *discordgo.Sessio
 		gc.info(r, stringOption(sub, "name"))
 	case "featured":
 		gc.featured(r)
+	case "export":
+		name, format := strings.ToLower(strings.TrimSpace(stringOption(sub, "name"))), stringOption(sub, "format")
+		data, filename, err := gc.gallery.Export(r.ctx, actor, name, strings.TrimSpace(stringOption(sub, "version")), format)
+		if err != nil {
+			r.say(skyerr.UserText(err))
+			return true
+		}
+		r.sayFile(fmt.Sprintf("**%s** as a %s package.", name, cmp.Or(format, extensions.PackageV2)), filename, data)
 	case "rate":
 		stars, _ := intOption(sub, "stars")
 		gc.rate(r, actor, stringOption(sub, "name"), int(stars), stringOption(sub, "review"))
 	case "feature", "unlist", "premium", "ban", "unban":
 		gc.admin(r, actor, sub)
+	case "tier":
+		gc.tier(r, actor, sub)
 	default:
 		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "/gallery %s is not a subcommand.", sub.Name)))
 	}
@@ -368,6 +396,57 @@ func (gc *GalleryCmd) admin(r *responder, actor store.UserID, sub *discordgo.App
 	}
 	gc.log.Info("gallery administration", "action", sub.Name, "target", name, "actor", actor)
 	r.sayQuiet(fmt.Sprintf(done, name))
+}
+
+// minGuildID is the shortest Discord ID /gallery tier accepts.
+var minGuildID = 15
+
+// tier shows a server's tier, or gives it another.
+func (gc *GalleryCmd) tier(r *responder, actor store.UserID, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	if !gc.gallery.IsAdmin(actor) {
+		r.say(skyerr.UserText(skyerr.New(skyerr.Forbidden, "Only skybot's administrators can use /gallery tier.")))
+		return
+	}
+	guild := strings.TrimSpace(stringOption(sub, "server"))
+	if guild == "" || strings.Trim(guild, "0123456789") != "" {
+		r.say(skyerr.UserText(skyerr.New(skyerr.InvalidID, "%q is not a server ID (digits only).", clip(guild, 30))))
+		return
+	}
+	name := stringOption(sub, "tier")
+	var (
+		limits extensions.TierLimits
+		err    error
+		done   = "is on"
+	)
+	if name == "" {
+		name, limits, err = gc.manager.Tier(r.ctx, store.GuildID(guild))
+	} else {
+		limits, err = gc.manager.SetTier(r.ctx, store.GuildID(guild), name)
+		done = "is now on"
+		gc.log.Info("gallery administration", "action", "tier", "target", guild, "tier", name, "actor", actor)
+	}
+	if err != nil {
+		r.say(skyerr.UserText(err))
+		return
+	}
+	r.say(fmt.Sprintf("Server %s %s tier **%s**: %s.", guild, done, name, tierText(limits)))
+}
+
+// tierText says what a tier allows.
+func tierText(t extensions.TierLimits) string {
+	l := t.Limits
+	parts := []string{fmt.Sprintf("runs of at most %s, %d host calls and %d MiB each", l.Timeout, l.MaxHostCalls, l.MaxAlloc>>20)}
+	if t.MaxInstalls > 0 {
+		parts = append(parts, fmt.Sprintf("up to %d extensions", t.MaxInstalls))
+	} else {
+		parts = append(parts, "no install limit")
+	}
+	if t.Premium {
+		parts = append(parts, "premium extensions")
+	} else {
+		parts = append(parts, "no premium extensions")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // userOption is the id of a USER option.

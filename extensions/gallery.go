@@ -931,6 +931,37 @@ func (g *Gallery) Published(ctx context.Context, name, version string) (store.Ve
 	return ver, nil
 }
 
+// Export packages a gallery version of name as a .skypkg in format
+// (PackageV2 by default), with its download name. Its owner may export
+// any state (version "" is their newest version); anyone else only a
+// published one (version "" is the newest published), as .skypkg export
+// has always allowed.
+func (g *Gallery) Export(ctx context.Context, actor store.UserID, name, version, format string) ([]byte, string, error) {
+	ext, err := g.extension(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	var ver store.Version
+	if ext.OwnerID != actor {
+		if ver, err = g.Published(ctx, name, version); err != nil {
+			return nil, "", err
+		}
+	} else {
+		vs, err := g.store.Versions(ctx, ext.ID)
+		if err != nil {
+			return nil, "", skyerr.Wrap(err, skyerr.Unknown, "Could not read the versions of %s.", name)
+		}
+		at := slices.IndexFunc(vs, func(v store.Version) bool { return version == "" || v.Version == version })
+		if at < 0 {
+			return nil, "", skyerr.New(skyerr.NotFound, "%s has no version %s.", name, version)
+		}
+		if ver, err = g.store.Version(ctx, vs[at].ID); err != nil {
+			return nil, "", skyerr.Wrap(err, skyerr.Unknown, "Could not read %s@%s.", name, vs[at].Version)
+		}
+	}
+	return encodeVersion(ver, format, g.now())
+}
+
 // Versions lists the published versions of name, newest first, without code.
 func (g *Gallery) Versions(ctx context.Context, name string) ([]store.Version, error) {
 	ext, err := g.extension(ctx, name)

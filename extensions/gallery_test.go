@@ -5,7 +5,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -1188,4 +1190,49 @@ func TestGallerySaveThenSubmit(t *testing.T) {
 	if !slices.Equal(changes, want) {
 		t.Fatalf("changes = %q, want %q (a save is no review step)", changes, want)
 	}
+}
+
+// Export gives anyone the published versions and the owner every state,
+// and the package reads back to the stored manifest and code.
+func TestGalleryExport(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	gf := newGalleryFixture(t)
+	live := gf.publish(t, "ann", ext("hello", "1.0.0", "Hello"))
+	queued := gf.mustSubmit(t, "ann", ext("hello", "1.1.0", "Hi"))
+
+	for _, tt := range []struct {
+		actor         store.UserID
+		version, want string
+		code          skyerr.Code
+		wantID        store.VersionID
+	}{
+		{actor: "eve", version: "", want: "1.0.0", wantID: live.Version.ID},
+		{actor: "eve", version: "1.0.0", want: "1.0.0", wantID: live.Version.ID},
+		{actor: "eve", version: "1.1.0", code: skyerr.NotFound},
+		{actor: "ann", version: "", want: "1.1.0", wantID: queued.Version.ID},
+		{actor: "ann", version: "1.0.0", want: "1.0.0", wantID: live.Version.ID},
+		{actor: "ann", version: "2.0.0", code: skyerr.NotFound},
+	} {
+		data, filename, err := gf.g.Export(ctx, tt.actor, "hello", tt.version, "")
+		if tt.code != "" {
+			wantCode(t, fmt.Sprintf("%s exports %q", tt.actor, tt.version), err, tt.code)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s exports %q: %v", tt.actor, tt.version, err)
+		}
+		pkg, err := ParseSkypkg(data)
+		if err != nil {
+			t.Fatalf("%s's export does not parse: %v", tt.actor, err)
+		}
+		stored, _ := gf.store.Version(ctx, tt.wantID)
+		var man Manifest
+		_ = json.Unmarshal(stored.Manifest, &man)
+		if pkg.Manifest.Version != tt.want || pkg.Code != stored.Code || !reflect.DeepEqual(pkg.Manifest, man) || !strings.HasSuffix(filename, ".skypkg") {
+			t.Fatalf("%s exports %q: got %s (%s), want %s with the stored manifest and code", tt.actor, tt.version, pkg.Manifest.Version, filename, tt.want)
+		}
+	}
+	_, _, err := gf.g.Export(ctx, "eve", "nothing", "", "")
+	wantCode(t, "export a missing extension", err, skyerr.NotFound)
 }

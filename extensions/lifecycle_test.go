@@ -324,7 +324,7 @@ func TestTierLimitsAndQuota(t *testing.T) {
 		"free": {Limits: sandbox.Limits{Timeout: 150 * time.Millisecond}, MaxInstalls: 1},
 		"gold": {Limits: sandbox.Limits{Timeout: 2 * time.Second}, MaxInstalls: 5},
 	}
-	f := newFixture(t, Options{Tiers: func(name string) TierLimits { return tiers[name] }})
+	f := newFixture(t, Options{Tiers: func(name string) TierLimits { return tiers[name] }, TierNames: []string{"gold", "free"}})
 	spin := strings.Replace(helloExt, "const message = require('message');", "const message = require('message');\nif (message.content === '!hello spin') { for (;;) {} }", 1)
 	if _, err := f.install(t, "g1", "hello.skyext", spin); err != nil {
 		t.Fatal(err)
@@ -338,8 +338,24 @@ func TestTierLimitsAndQuota(t *testing.T) {
 	if len(logs) != 1 || !strings.Contains(logs[0].Message, "longer than 150ms") {
 		t.Fatalf("the free tier's timeout did not apply: %+v", logs)
 	}
-	if err := f.store.SetGuildTier(context.Background(), "g1", "gold"); err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	if _, err := f.m.SetTier(ctx, "g1", "platinum"); !skyerr.Is(err, skyerr.InvalidID) || !strings.Contains(err.Error(), "free, gold") {
+		t.Fatalf("an unknown tier: %v", err)
+	}
+	if _, err := f.m.SetTier(ctx, "g-never", "gold"); !skyerr.Is(err, skyerr.NotFound) {
+		t.Fatalf("a guild skybot never saw: %v", err)
+	}
+	if got, err := f.m.SetTier(ctx, "g1", "gold"); err != nil || got.MaxInstalls != 5 {
+		t.Fatalf("set gold = %+v, %v", got, err)
+	}
+	if name, _, err := f.m.Tier(ctx, "g1"); err != nil || name != "gold" {
+		t.Fatalf("tier after set = %q, %v", name, err)
+	}
+	// The next run already has the gold timeout: the guild's view was
+	// dropped, not left to expire.
+	f.say(t, "g1", "!hello spin")
+	if logs, _ := f.m.Logs(ctx, "g1", "hello", 1); len(logs) != 1 || !strings.Contains(logs[0].Message, "longer than 2s") {
+		t.Fatalf("the gold tier's timeout did not apply at once: %+v", logs)
 	}
 	if _, err := f.install(t, "g1", "other.skyext", second); err != nil {
 		t.Fatalf("install within the gold quota: %v", err)

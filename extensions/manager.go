@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -33,6 +34,8 @@ type Options struct {
 	// Tiers maps a guild's tier name to its limits; nil gives every guild
 	// Limits and no install quota.
 	Tiers func(tier string) TierLimits
+	// TierNames are the tiers SetTier may give a guild (the config's).
+	TierNames []string
 	// DefaultPrefix is the command prefix of a guild that has not chosen
 	// one; "" means "!".
 	DefaultPrefix string
@@ -141,6 +144,44 @@ func (m *Manager) tier(name string) TierLimits {
 		return TierLimits{Limits: m.opts.Limits}
 	}
 	return m.opts.Tiers(name)
+}
+
+// TierNames lists the tiers a guild may be given, sorted.
+func (m *Manager) TierNames() []string {
+	names := slices.Clone(m.opts.TierNames)
+	slices.Sort(names)
+	return names
+}
+
+// Tier returns the name and limits of a guild skybot knows.
+func (m *Manager) Tier(ctx context.Context, guild store.GuildID) (string, TierLimits, error) {
+	g, err := m.store.Guild(ctx, guild)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", TierLimits{}, skyerr.New(skyerr.NotFound, "skybot has never been in server %s.", guild)
+	case err != nil:
+		return "", TierLimits{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read server %s.", guild)
+	}
+	return g.Tier, m.tier(g.Tier), nil
+}
+
+// SetTier gives a guild skybot knows one of TierNames. The guild's next
+// run already has the tier's limits. Who may do this is the caller's
+// check (skybot's administrators).
+func (m *Manager) SetTier(ctx context.Context, guild store.GuildID, tier string) (TierLimits, error) {
+	if !slices.Contains(m.opts.TierNames, tier) {
+		return TierLimits{}, skyerr.New(skyerr.InvalidID, "There is no tier %q; the configuration has: %s.", tier, strings.Join(m.TierNames(), ", "))
+	}
+	old, _, err := m.Tier(ctx, guild)
+	if err != nil {
+		return TierLimits{}, err
+	}
+	if err := m.store.SetGuildTier(ctx, guild, tier); err != nil {
+		return TierLimits{}, skyerr.Wrap(err, skyerr.Unknown, "Could not set the tier of server %s.", guild)
+	}
+	m.invalidate(guild)
+	m.log.Info("guild tier set", "guild_id", guild, "tier", tier, "was", old)
+	return m.tier(tier), nil
 }
 
 // checkPremium refuses to install a premium gallery extension in a guild
@@ -323,17 +364,24 @@ func (m *Manager) Export(ctx context.Context, guild store.GuildID, name, format 
 	if err != nil {
 		return nil, "", skyerr.Wrap(err, skyerr.Unknown, "Could not read %s.", name)
 	}
+	return encodeVersion(ver, format, m.now())
+}
+
+// encodeVersion packages a stored version as a .skypkg in format
+// (PackageV2 by default), with its download name. Code that no longer
+// matches its sha256 is refused with E_LOAD_FAILED.
+func encodeVersion(ver store.Version, format string, now time.Time) ([]byte, string, error) {
 	if sha256Hex(ver.Code) != ver.SHA256 {
-		return nil, "", skyerr.New(skyerr.LoadFailed, "The stored code of %s@%s does not match its sha256; it will not be exported.", name, ver.Version)
+		return nil, "", skyerr.New(skyerr.LoadFailed, "The stored code of %s@%s does not match its sha256; it will not be exported.", ver.Name, ver.Version)
 	}
 	var man Manifest
 	if err := json.Unmarshal(ver.Manifest, &man); err != nil {
-		return nil, "", skyerr.Wrap(err, skyerr.Unknown, "The stored manifest of %s cannot be read.", name)
+		return nil, "", skyerr.Wrap(err, skyerr.Unknown, "The stored manifest of %s cannot be read.", ver.Name)
 	}
 	if format == "" {
 		format = PackageV2
 	}
-	data, err := Package{Manifest: man, Code: ver.Code, Signature: ver.Signature}.Encode(format, m.now())
+	data, err := Package{Manifest: man, Code: ver.Code, Signature: ver.Signature}.Encode(format, now)
 	if err != nil {
 		return nil, "", err
 	}

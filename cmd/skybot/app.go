@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -125,6 +127,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		MaxAttachmentBytes: cfg.Extensions.MaxAttachmentBytes,
 		MaxSourceBytes:     cfg.Extensions.MaxSourceBytes,
 		Limits:             limits,
+		TierNames:          slices.Collect(maps.Keys(cfg.Tiers)),
 		Tiers: func(name string) extensions.TierLimits {
 			t, ok := cfg.TierLimits(name)
 			if !ok {
@@ -203,7 +206,7 @@ func assemble(ctx context.Context, cfg config.Config, session *discordgo.Session
 		Dispatcher: disp,
 		Interactions: commands.All{
 			commands.NewExt(mgr, gallery, session.Client, log),
-			commands.NewGallery(gallery, log),
+			commands.NewGallery(gallery, mgr, log),
 			review,
 		},
 		CommandGuildID: cfg.Discord.CommandGuildID,

@@ -287,7 +287,8 @@ func TestFeaturedRotationRunsOnItsSchedule(t *testing.T) {
 // TestPremiumExtensions: a gallery administrator marks an extension
 // premium; a server on the free tier is refused it, also as another
 // extension's requirement, and a premium-tier server installs it through
-// the usual consent card. Only administrators can set the flag.
+// the usual consent card once an administrator gives the server that tier
+// with /gallery tier. Only administrators can set the flag or the tier.
 func TestPremiumExtensions(t *testing.T) {
 	t.Parallel()
 	const author, maintainer = "720000000000000001", "720000000000000002"
@@ -327,8 +328,20 @@ func TestPremiumExtensions(t *testing.T) {
 		t.Fatalf("installs after the refusals = %d, %v", len(ins), err)
 	}
 
-	if err := e.app.store.SetGuildTier(ctx, store.GuildID(e.g.ID), "premium"); err != nil {
-		t.Fatal(err)
+	if m := e.galleryCmd(e.member, "tier", strOpt("server", e.g.ID), strOpt("tier", "premium")); !strings.HasPrefix(m.Content, "E_FORBIDDEN") {
+		t.Errorf("a member's /gallery tier = %q, want E_FORBIDDEN", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "tier", strOpt("server", e.g.ID)); !strings.Contains(m.Content, "is on tier **free**") || !strings.Contains(m.Content, "no premium extensions") {
+		t.Errorf("/gallery tier (show) = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "tier", strOpt("server", e.g.ID), strOpt("tier", "gold")); !strings.HasPrefix(m.Content, "E_INVALID_ID") {
+		t.Errorf("/gallery tier with an unknown tier = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "tier", strOpt("server", "123456789012345678"), strOpt("tier", "premium")); !strings.HasPrefix(m.Content, "E_NOT_FOUND") {
+		t.Errorf("/gallery tier of a server skybot never was in = %q", m.Content)
+	}
+	if m := e.galleryCmd(e.admin, "tier", strOpt("server", e.g.ID), strOpt("tier", "premium")); !strings.Contains(m.Content, "is now on tier **premium**") || !strings.Contains(m.Content, "; premium extensions") {
+		t.Errorf("/gallery tier premium = %q", m.Content)
 	}
 	card, _ := install("games")
 	if got, _ := e.click(e.admin, card, "Install"); !strings.HasPrefix(got, "Installed") {
@@ -339,5 +352,55 @@ func TestPremiumExtensions(t *testing.T) {
 	}
 	if m := e.galleryCmd(e.admin, "premium", strOpt("name", "dice"), boolOpt("on", false)); !strings.Contains(m.Content, "no longer premium") {
 		t.Errorf("admin premium off = %q", m.Content)
+	}
+}
+
+// TestGalleryExport downloads gallery versions with /gallery export: any
+// member gets published ones, the owner also the rest, and the package
+// installs as the version it came from.
+func TestGalleryExport(t *testing.T) {
+	t.Parallel()
+	const maintainer = "720000000000000002"
+	e := newGalleryAdminGuild(t, maintainer)
+	author := e.member // the member authors dice
+	publishAs(t, e, store.UserID(author.UserID), maintainer, galleryExt("dice", "1.0.0", "Rolls dice."))
+	queued := galleryExt("dice", "1.1.0", "Rolls more dice.")
+	if _, err := e.app.gallery.Submit(context.Background(), store.UserID(author.UserID), nil,
+		extensions.Upload{Filename: "dice.skyext", Size: int64(len(queued))},
+		func(context.Context, int64) ([]byte, error) { return queued, nil }); err != nil {
+		t.Fatal(err)
+	}
+	download := func(m discordtest.Member, opts ...*discordgo.ApplicationCommandInteractionDataOption) (extensions.Package, []byte, string) {
+		t.Helper()
+		msg := e.galleryCmd(m, "export", opts...)
+		if len(msg.Attachments) != 1 {
+			return extensions.Package{}, nil, msg.Content
+		}
+		data, ok := e.srv.Attachment(msg.Attachments[0].ID)
+		if !ok {
+			t.Fatal("the exported file cannot be downloaded")
+		}
+		pkg, err := extensions.ParseSkypkg(data)
+		if err != nil {
+			t.Fatalf("the export does not parse: %v", err)
+		}
+		return pkg, data, msg.Content
+	}
+	if pkg, _, said := download(e.admin, strOpt("name", "dice")); pkg.Manifest.Version != "1.0.0" {
+		t.Fatalf("another user's export = %q, %q; want the published 1.0.0", pkg.Manifest.Version, said)
+	}
+	if _, _, said := download(e.admin, strOpt("name", "dice"), strOpt("version", "1.1.0")); !strings.HasPrefix(said, "E_NOT_FOUND") {
+		t.Fatalf("another user's export of the queued version = %q", said)
+	}
+	pkg, data, _ := download(author, strOpt("name", "dice"))
+	if pkg.Manifest.Version != "1.1.0" || pkg.Code != string(queued) {
+		t.Fatalf("the owner's export = %s; want the queued 1.1.0 with its code", pkg.Manifest.Version)
+	}
+	if _, _, said := download(author, strOpt("name", "dice"), strOpt("version", "1.0.0"), strOpt("format", "1.0")); !strings.Contains(said, "only the 2.0 format can carry it") {
+		t.Fatalf("a handler-style extension exported as 1.0 = %q", said)
+	}
+	card, _ := e.extMsg(e.admin, "install", file("dice.skypkg", data))
+	if got, _ := e.click(e.admin, card, "Install"); !strings.HasPrefix(got, "Installed **dice** 1.1.0") {
+		t.Fatalf("install the owner's export = %q", got)
 	}
 }

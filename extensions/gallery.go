@@ -351,6 +351,7 @@ func (g *Gallery) vet(ctx context.Context, actor store.UserID, u uploaded, self 
 	for _, w := range u.warnings {
 		findings = append(findings, Finding{Severity: SeverityWarning, Stage: StagePackage, Message: w})
 	}
+	findings = append(findings, CheckPackage(man, u.code, PackageLimits{MaxCodeBytes: int(g.reader.opts.MaxSourceBytes)})...)
 	deps, err := g.checkRequires(ctx, man)
 	if err != nil {
 		return vetted{}, err

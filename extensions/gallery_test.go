@@ -210,6 +210,17 @@ func TestGalleryHandlerStyleSubmission(t *testing.T) {
 	top = strings.Replace(top, "1.0.0", "1.1.0", 1)
 	_, err := gf.submit(t, "ann", top)
 	wantCode(t, "a top level that throws", err, skyerr.InvalidPackage)
+
+	// The package stage's warnings reach the reviewers: a legacy trigger
+	// field on handler-style code is ignored, and said so.
+	ignored := withHeader(strings.Replace(greeter, "1.0.0", "1.2.0", 1), "@interval 300000")
+	sub = gf.mustSubmit(t, "ann", ignored)
+	stored, _ := gf.store.Findings(context.Background(), sub.Version.ID)
+	if !slices.ContainsFunc(stored, func(f store.Finding) bool {
+		return f.Stage == StagePackage && strings.Contains(f.Message, "@interval is set, but only legacy")
+	}) {
+		t.Fatalf("findings of a handler-style version with @interval = %+v", stored)
+	}
 }
 
 func TestGalleryRejectKeepsTheLiveVersion(t *testing.T) {

@@ -24,6 +24,8 @@ type Extension struct {
 }
 
 // Version states along the review flow (the CHECK on versions.state).
+// skybot never stores a draft: a draft is the author's working copy
+// (skybot ext init, dev, test) until /publish save or submit.
 const (
 	StateDraft     = "draft"
 	StateSaved     = "saved"

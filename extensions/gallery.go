@@ -263,11 +263,13 @@ func (g *Gallery) SubmitSaved(ctx context.Context, actor store.UserID, name, ver
 	}
 	// What a 1.0 package lost on the way in was said when it was saved;
 	// only the saved findings know it now.
-	if old, err := g.store.Findings(ctx, stored.ID); err == nil {
-		for _, f := range old {
-			if f.Stage == StagePackage && f.Severity == SeverityWarning {
-				u.warnings = append(u.warnings, f.Message)
-			}
+	old, err := g.store.Findings(ctx, stored.ID)
+	if err != nil {
+		return Submission{}, skyerr.Wrap(err, skyerr.Unknown, "Could not read the findings of %s@%s.", name, stored.Version)
+	}
+	for _, f := range old {
+		if f.Stage == StagePackage && f.Severity == SeverityWarning {
+			u.warnings = append(u.warnings, f.Message)
 		}
 	}
 	vt, err := g.vet(ctx, actor, u, stored.ID, true)
@@ -347,11 +349,14 @@ func (g *Gallery) vet(ctx context.Context, actor store.UserID, u uploaded, self 
 		}
 	}
 
-	var findings []Finding
+	// CheckPackage says again what it said at a save; the carried
+	// warnings add only what reading the package said.
+	findings := CheckPackage(man, u.code, PackageLimits{MaxCodeBytes: int(g.reader.opts.MaxSourceBytes)})
 	for _, w := range u.warnings {
-		findings = append(findings, Finding{Severity: SeverityWarning, Stage: StagePackage, Message: w})
+		if !slices.ContainsFunc(findings, func(f Finding) bool { return f.Stage == StagePackage && f.Message == w }) {
+			findings = append(findings, Finding{Severity: SeverityWarning, Stage: StagePackage, Message: w})
+		}
 	}
-	findings = append(findings, CheckPackage(man, u.code, PackageLimits{MaxCodeBytes: int(g.reader.opts.MaxSourceBytes)})...)
 	deps, err := g.checkRequires(ctx, man)
 	if err != nil {
 		return vetted{}, err

@@ -1161,6 +1161,20 @@ func TestGallerySaveThenSubmit(t *testing.T) {
 		t.Fatalf("refusal %q, state %s", skyerr.From(err).Message, gf.state(t, id))
 	}
 
+	// A saved version's package warnings are said once when it is
+	// submitted, not once from the save and again from the new run.
+	legacyField, err := save("bob", withHeader(greeter, "@interval 300000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gf.g.SubmitSaved(ctx, "bob", "greeter", ""); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := gf.store.Findings(ctx, legacyField.Version.ID)
+	if n := len(slices.DeleteFunc(fs, func(f store.Finding) bool { return !strings.Contains(f.Message, "@interval") })); n != 1 {
+		t.Fatalf("%d @interval findings after submitting the saved version, want 1", n)
+	}
+
 	// A withdrawn version goes back in with its history.
 	w := gf.mustSubmit(t, "bob", ext("waves", "1.0.0", "Hi"))
 	if _, err := gf.g.Withdraw(ctx, "bob", w.Version.ID); err != nil {
@@ -1197,7 +1211,7 @@ func TestGallerySaveThenSubmit(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"hello@1.0.0 submitted", "hello@1.0.0 claimed", "hello@1.0.0 approved",
-		"waves@1.0.0 submitted", "waves@1.0.0 withdrawn", "waves@1.0.0 submitted"}
+		"greeter@1.0.0 submitted", "waves@1.0.0 submitted", "waves@1.0.0 withdrawn", "waves@1.0.0 submitted"}
 	if !slices.Equal(changes, want) {
 		t.Fatalf("changes = %q, want %q (a save is no review step)", changes, want)
 	}

@@ -413,21 +413,24 @@ func (gc *GalleryCmd) tier(r *responder, actor store.UserID, sub *discordgo.Appl
 		return
 	}
 	name := stringOption(sub, "tier")
+	setting := name != ""
 	var (
 		limits extensions.TierLimits
 		err    error
-		done   = "is on"
 	)
-	if name == "" {
-		name, limits, err = gc.manager.Tier(r.ctx, store.GuildID(guild))
-	} else {
+	if setting {
 		limits, err = gc.manager.SetTier(r.ctx, store.GuildID(guild), name)
-		done = "is now on"
-		gc.log.Info("gallery administration", "action", "tier", "target", guild, "tier", name, "actor", actor)
+	} else {
+		name, limits, err = gc.manager.Tier(r.ctx, store.GuildID(guild))
 	}
 	if err != nil {
 		r.say(skyerr.UserText(err))
 		return
+	}
+	done := "is on"
+	if setting {
+		done = "is now on"
+		gc.log.Info("gallery administration", "action", "tier", "target", guild, "tier", name, "actor", actor)
 	}
 	r.say(fmt.Sprintf("Server %s %s tier **%s**: %s.", guild, done, name, tierText(limits)))
 }

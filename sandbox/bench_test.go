@@ -133,3 +133,28 @@ func BenchmarkColdStartWorker(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTracedRun is what tracing (trace.go) costs a run that executes
+// many statements: 10,000 loop iterations of two statements each, plain
+// and traced, through a worker (so the traced run writes the status page).
+func BenchmarkTracedRun(b *testing.B) {
+	s := benchWorkers(b)
+	plain, err := Compile("loop.skyext", "let s = 0;\nfor (let i = 0; i < 10000; i++) {\n  const x = i * 2;\n  s += x;\n}", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []*Program{plain, plain.traced()} {
+		name := "plain"
+		if p.trace != nil {
+			name = "traced"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.Deliver(context.Background(), Delivery{Spec: Spec{Key: Key{Guild: "loop", Extension: name}, Program: p}, Event: benchEvent(false)})
+				if err != nil || res.Failure != nil {
+					b.Fatal(err, res.Failure)
+				}
+			}
+		})
+	}
+}

@@ -325,7 +325,7 @@ func boolBit(b bool) uint64 {
 func encodeProgram(w *wbuf, p *Program) {
 	w.sum(p.sum)
 	w.str(p.name)
-	w.uvarint(boolBit(p.legacy))
+	w.uvarint(boolBit(p.legacy) | boolBit(p.trace != nil)<<1)
 	w.str(p.code)
 }
 
@@ -334,6 +334,7 @@ type programSource struct {
 	sum    [32]byte
 	name   string
 	legacy bool
+	traced bool
 	code   string
 }
 
@@ -342,7 +343,8 @@ func decodeProgram(p []byte) (programSource, error) {
 	var s programSource
 	s.sum = r.sum()
 	s.name = r.str()
-	s.legacy = r.int(1) == 1
+	flags := r.int(3)
+	s.legacy, s.traced = flags&1 != 0, flags&2 != 0
 	s.code = r.str()
 	return s, r.end()
 }

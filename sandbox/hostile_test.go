@@ -134,6 +134,18 @@ func TestHostileExtensions(t *testing.T) {
 			name: "native recursion: proxy handler chain kills its worker", code: "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nnew Proxy({}, h).x;",
 			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", slow: true, ended: true,
 		},
+		{
+			// Nor are prototype chains: goja looks a missing property up
+			// the chain by native recursion, and an object can be given a
+			// prototype by syntax no wrapper sees ({ __proto__: o }, class
+			// extends), so no check at creation could bound the chain.
+			name: "native recursion: a long prototype chain kills its worker", code: "let o = {};\nfor (let i = 0; i < 400000; i++) o = Object.create(o);\no.missing;",
+			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", ended: true,
+		},
+		{
+			name: "native recursion: a prototype chain through proxies kills its worker", code: "let o = {};\nfor (let i = 0; i < 100000; i++) o = Object.create(new Proxy(o, {}));\no.x;",
+			limits: Limits{Timeout: 20 * time.Second}, wantKind: FailStack, wantMsg: "worker", ended: true,
+		},
 		// goja's pattern parser recurses natively once per nested group:
 		// every route from a string to a compiled pattern checks it first.
 		{name: "native recursion: a RegExp from a deeply nested pattern", code: "new RegExp('('.repeat(300) + ')'.repeat(300));", wantKind: FailStack, wantMsg: "RegExp: the pattern nests groups more than 256 deep"},

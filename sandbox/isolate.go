@@ -80,6 +80,9 @@ func (iso *isolate) build(p *Program, limits Limits) error {
 		return fmt.Errorf("harden runtime: %w", err)
 	}
 	iso.installGlobals()
+	if p.trace != nil {
+		iso.installTrace()
+	}
 	return nil
 }
 

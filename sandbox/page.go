@@ -19,6 +19,8 @@ import (
 //	called it, published by the heartbeat (so that a run killed there
 //	can be told where it was); the parent checks the invocation and
 //	takes the name only if it looks like one.
+//	the statement a traced run last started (trace.go), written by the
+//	executor itself, since the worker may die before the next heartbeat.
 type statusPage struct {
 	mem []byte
 }
@@ -37,6 +39,9 @@ const (
 	pageNativeLen  = 72
 	pageNativeWhat = 80
 	maxNativeWhat  = 48
+	pageTraceSeq   = 128
+	pageTraceInv   = 136
+	pageTracePos   = 144 // line << 32 | column
 )
 
 func (p *statusPage) word(off int) *atomic.Uint64 {
@@ -149,3 +154,32 @@ func builtinName(s string) bool {
 	}
 	return true
 }
+
+// setTrace publishes the statement a traced run just started.
+func (p *statusPage) setTrace(site nativeSite) {
+	seq := p.word(pageTraceSeq)
+	seq.Add(1)
+	p.word(pageTraceInv).Store(site.inv)
+	p.word(pageTracePos).Store(uint64(uint32(site.line))<<32 | uint64(uint32(site.col)))
+	seq.Add(1)
+}
+
+// traceSite reads what setTrace published (inv 0 for nothing).
+func (p *statusPage) traceSite() nativeSite {
+	seq := p.word(pageTraceSeq)
+	for range 1000 {
+		s := seq.Load()
+		if s&1 != 0 {
+			continue
+		}
+		site := nativeSite{inv: p.word(pageTraceInv).Load()}
+		pos := p.word(pageTracePos).Load()
+		site.line, site.col = int(pos>>32), int(uint32(pos))
+		if seq.Load() == s {
+			return site
+		}
+	}
+	return nativeSite{}
+}
+
+var _ tracer = (*statusPage)(nil)

@@ -648,7 +648,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 	pr.mu.Lock()
 	pr.dead = true
 	holder, _ := pr.page.holder()
-	site := pr.page.nativeSite()
+	site, traced := pr.page.nativeSite(), pr.page.traceSite()
 	invs := pr.inflight
 	pr.inflight = nil
 	reason, killInv := pr.killReason, pr.killInv
@@ -692,6 +692,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 				// call that returned.
 				o.res.Failure.Stack = fmt.Sprintf("    at %s:%d:%d, inside %s\n", st.spec.Program.name, site.line, site.col, site.what)
 			}
+			pr.locate(o.res.Failure, st, traced)
 		case st.key == culpritKey:
 			// Queued behind the culprit in the same isolate: running them
 			// again would likely end the same way.
@@ -702,6 +703,25 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 			o.res.Failure = &Failure{Kind: FailWorker, Message: "the sandbox worker running this event was replaced because of another extension; the event had already acted and was not run again"}
 		}
 		pl.s.complete(id, o)
+	}
+}
+
+// locate gives a run that ended its worker without a line the statement
+// it last started, if its program was traced; if it was not, its
+// program's later runs are (trace.go).
+func (pr *proc) locate(f *Failure, st *invState, traced nativeSite) {
+	if f.Stack != "" {
+		return
+	}
+	p := st.spec.Program
+	if p.trace != nil {
+		if traced.inv == st.id && traced.line > 0 {
+			f.Stack = fmt.Sprintf("    at %s:%d:%d, in the statement the run started last\n", p.name, traced.line, traced.col)
+		}
+		return
+	}
+	if !pr.slot.pool.s.suspects.add(p) {
+		pr.slot.pool.log.Warn("sandbox: too many programs to trace; this one's runs that end a worker will have no line", "program", p.name, "limit", maxSuspects)
 	}
 }
 

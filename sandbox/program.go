@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -24,6 +25,12 @@ type Program struct {
 	mentions uint8
 	// walks has bit i set when the code names walkers[i] (harden.go).
 	walks uint32
+
+	// trace is set for a traced variant (trace.go): the position of each
+	// statement by the argument of its traced call.
+	trace         []tracePos
+	tracedOnce    sync.Once
+	tracedVariant *Program
 }
 
 const (
@@ -76,6 +83,11 @@ func (p *Program) Legacy() bool { return p.legacy }
 // that one function, so unbalanced braces cannot escape the wrapper.
 // name appears in stack traces.
 func Compile(name, code string, legacy bool) (*Program, error) {
+	return compileProgram(name, code, legacy, false)
+}
+
+// compileProgram is Compile, traced if asked (trace.go).
+func compileProgram(name, code string, legacy, traced bool) (*Program, error) {
 	shape, err := checkSource(code)
 	if err != nil {
 		return nil, err
@@ -92,20 +104,34 @@ func Compile(name, code string, legacy bool) (*Program, error) {
 	if legacy && !isSingleFunction(tree) {
 		return nil, fmt.Errorf("the code closes more braces than it opens; a legacy extension body must be balanced")
 	}
+	var trace []tracePos
+	if traced {
+		trace = instrument(tree)
+	}
 	prog, err := goja.CompileAST(tree, false)
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	return &Program{name: name, legacy: legacy, code: code, sum: programSum(name, code, legacy), prog: prog, mentions: mentionsOf(code, shape), walks: walksOf(code)}, nil
+	p := &Program{name: name, legacy: legacy, code: code, sum: programSum(name, code, legacy, traced), prog: prog, mentions: mentionsOf(code, shape), walks: walksOf(code)}
+	if traced {
+		p.trace = trace
+		if p.trace == nil {
+			p.trace = []tracePos{} // traced, with no statement
+		}
+	}
+	return p, nil
 }
 
 // programSum identifies a compiled program: the same code under another
 // name or style compiles differently.
-func programSum(name, code string, legacy bool) [32]byte {
+func programSum(name, code string, legacy, traced bool) [32]byte {
 	h := sha256.New()
 	kind := "handler\x00"
 	if legacy {
 		kind = "legacy\x00"
+	}
+	if traced {
+		h.Write([]byte("traced\x00"))
 	}
 	h.Write([]byte(kind))
 	h.Write([]byte(name))

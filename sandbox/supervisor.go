@@ -78,6 +78,10 @@ type Supervisor struct {
 	perKey map[Key]int // invocations in flight per isolate
 	closed bool
 
+	// suspects are programs that ended a worker without a line: their
+	// runs are traced from then on (trace.go).
+	suspects suspects
+
 	nextID atomic.Uint64
 	stats  struct {
 		invocations, failures, rejected, hostCalls, refused, restarts, retried atomic.Int64
@@ -155,6 +159,7 @@ func (s *Supervisor) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	if d.Spec.Program == nil {
 		return s.failed(&Failure{Kind: FailCompile, Message: "no compiled program"}), nil
 	}
+	d.Spec.Program = s.suspects.program(d.Spec.Program)
 
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()

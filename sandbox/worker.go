@@ -131,7 +131,7 @@ func (w *worker) handle(typ byte, payload []byte) error {
 		if err != nil {
 			return err
 		}
-		p, cerr := Compile(src.name, src.code, src.legacy)
+		p, cerr := compileProgram(src.name, src.code, src.legacy, src.traced)
 		if cerr == nil && p.sum != src.sum {
 			cerr = errors.New("the program's checksum does not match its source")
 		}

@@ -159,12 +159,18 @@ type pool struct {
 	// emptyRoot: workers started in namespaces also leave the host's file
 	// tree for an empty root; cleared for good the first time one cannot.
 	emptyRoot atomic.Bool
+
+	// A traced rerun's worker (rerun.go), outside the slots that host
+	// guilds; rerunSlots is guarded by mu.
+	rerunning  atomic.Bool
+	rerunSlots []*slot
 }
 
 // slot is one worker position; its process is replaced when it dies.
 type slot struct {
 	pool  *pool
 	index int
+	rerun bool // a traced rerun's: never replaced
 
 	mu    sync.Mutex
 	cur   *proc
@@ -334,7 +340,7 @@ func (sl *slot) replace(dead *proc) {
 	sl.cur = nil
 	sl.ready = make(chan struct{})
 	sl.mu.Unlock()
-	if sl.pool.isClosing() {
+	if sl.rerun || sl.pool.isClosing() {
 		return
 	}
 	go func() {
@@ -465,7 +471,7 @@ func (pl *pool) close() {
 	close(pl.quit)
 	pl.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, sl := range pl.slots {
+	for _, sl := range pl.watched() {
 		if pr := sl.current(); pr != nil {
 			wg.Go(pr.shutdown)
 		}
@@ -512,7 +518,7 @@ func (pl *pool) watch() {
 			return
 		}
 		now := time.Now()
-		for _, sl := range pl.slots {
+		for _, sl := range pl.watched() {
 			pr := sl.current()
 			if pr == nil {
 				continue
@@ -665,7 +671,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 	if !closing || len(invs) > 0 {
 		pl.log.Warn("sandbox worker ended", "worker", pr.slot.index, "pid", pr.cmd.Process.Pid,
 			"reason", reason, "exit", fmt.Sprint(waitErr), "read_err", fmt.Sprint(cause),
-			"in_flight", len(invs), "stderr", pr.stderr.summary())
+			"in_flight", len(invs), "stderr", pr.stderr.summary(), "traced_rerun", pr.slot.rerun)
 	}
 	pr.slot.replace(pr)
 
@@ -679,6 +685,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 	}
 	for id, st := range invs {
 		var o outcome
+		rerun := false
 		switch {
 		case closing:
 			o.res.Failure = &Failure{Kind: FailRejected, Message: "the sandbox was closed before this event finished"}
@@ -693,6 +700,7 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 				o.res.Failure.Stack = fmt.Sprintf("    at %s:%d:%d, inside %s\n", st.spec.Program.name, site.line, site.col, site.what)
 			}
 			pr.locate(o.res.Failure, st, traced)
+			rerun = rerunnable(o.res.Failure, st.spec.Program)
 		case st.key == culpritKey:
 			// Queued behind the culprit in the same isolate: running them
 			// again would likely end the same way.
@@ -701,6 +709,10 @@ func (pr *proc) reap(cause error, stderrDone chan struct{}) {
 			o.retry = true
 		default:
 			o.res.Failure = &Failure{Kind: FailWorker, Message: "the sandbox worker running this event was replaced because of another extension; the event had already acted and was not run again"}
+		}
+		if rerun {
+			go pl.rerun(st, o)
+			continue
 		}
 		pl.s.complete(id, o)
 	}

@@ -111,7 +111,8 @@ type invState struct {
 	asked   int // host call frames a worker sent for it, counted as they arrive
 	records []CallRecord
 	retried bool
-	resent  int // program re-sends a worker asked for (guarded by the proc's mu)
+	resent  int  // program re-sends a worker asked for (guarded by the proc's mu)
+	rerun   bool // a traced rerun (rerun.go): every host call is refused
 }
 
 // outcome is how a backend answers a submission.
@@ -327,6 +328,10 @@ func (s *Supervisor) hostCall(via any, invID uint64, name string, args []byte) (
 		s.stats.refused.Add(1)
 		s.log.Warn("host call from a worker that does not host the invocation", "guild_id", st.key.Guild, "ext", st.key.Extension, "api", name)
 		return nil, Errorf(CodeForbidden, "this worker does not host the invocation")
+	}
+	if st.rerun {
+		s.stats.refused.Add(1)
+		return nil, Errorf(CodeForbidden, "a traced rerun of an event makes no host calls")
 	}
 	api, ok := LookupAPI(name)
 	if !ok {

@@ -8,28 +8,40 @@ import (
 	"time"
 )
 
-// A run that ends its worker where its line cannot be read (native
-// recursion, a builtin that is not wrapped) has no line; its program's
-// later runs are traced, and the next such run names the statement it
-// was in. The pool serves throughout.
+// A run that ends its worker by a limit where its line cannot be read
+// (native recursion, a builtin that is not wrapped) is rerun at once,
+// traced, in a worker of its own with host calls refused, and gets the
+// statement the rerun started last. Its program's later runs are traced
+// themselves. A rerun that goes another way (here: it needed a host
+// call's answer) finds nothing, and the next run names the line. The pool
+// serves throughout, and no rerun acts.
 func TestTracedAfterWorkerDeath(t *testing.T) {
-	s := newWorkerSupervisor(t, &recordingActions{}, Options{Workers: 2, KillGrace: 300 * time.Millisecond, MaxStack: 8 << 20})
+	acts := &recordingActions{}
+	s := newWorkerSupervisor(t, acts, Options{Workers: 2, KillGrace: 300 * time.Millisecond, MaxStack: 8 << 20})
 	benign := mustCompile(t, "pong.skyext", pongCode)
+	const chain = "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nconst p = new Proxy({}, h);\nif (p.x) throw new Error('unreachable');"
 	for _, tc := range []struct {
 		name, code, wantAt string
 		limits             Limits
+		rerunFinds         bool
 	}{
 		{
 			name:   "native recursion through proxies",
-			code:   "let h = {};\nfor (let i = 0; i < 100000; i++) h = new Proxy({}, h);\nconst p = new Proxy({}, h);\nif (p.x) throw new Error('unreachable');",
+			code:   chain,
 			wantAt: "at chain.skyext:4:1, in the statement the run started last",
-			limits: Limits{Timeout: 20 * time.Second},
+			limits: Limits{Timeout: 20 * time.Second}, rerunFinds: true,
 		},
 		{
 			name:   "a builtin reached by a computed name",
 			code:   "JSON.stringify([1]);\nconst o = { length: 2 ** 32 - 1 };\n  Array.prototype['index' + 'Of'].call(o, 1);",
 			wantAt: "at chain.skyext:3:3, in the statement the run started last",
-			limits: Limits{Timeout: 300 * time.Millisecond},
+			limits: Limits{Timeout: 300 * time.Millisecond}, rerunFinds: true,
+		},
+		{
+			name:   "after a host call",
+			code:   "await require('message').reply('before');\n" + chain,
+			wantAt: "at chain.skyext:5:1, in the statement the run started last",
+			limits: Limits{Timeout: 20 * time.Second},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,7 +49,7 @@ func TestTracedAfterWorkerDeath(t *testing.T) {
 			run := func(guild string) *Failure {
 				t.Helper()
 				res, err := s.Deliver(context.Background(), Delivery{
-					Spec:  Spec{Key: Key{Guild: guild, Extension: "chain"}, Version: "1.0.0", Program: p, Limits: tc.limits},
+					Spec:  Spec{Key: Key{Guild: guild, Extension: "chain"}, Version: "1.0.0", Program: p, Granted: NewScopeSet("messages_write"), Limits: tc.limits},
 					Event: commandEvent("boom"),
 				})
 				if err != nil || res.Failure == nil || !res.Failure.EndedWorker {
@@ -46,14 +58,22 @@ func TestTracedAfterWorkerDeath(t *testing.T) {
 				pong(t, s, benign, guild, "after")
 				return res.Failure
 			}
-			if f := run(tc.name + " first"); f.Stack != "" {
-				t.Fatalf("the first run has a line (%q); this case no longer needs tracing", f.Stack)
+			replies := len(acts.sent())
+			first := run(tc.name + " first")
+			switch {
+			case tc.rerunFinds && !strings.Contains(first.Stack, tc.wantAt+"\n"+rerunNote):
+				t.Fatalf("first run: stack %q, want %q from the rerun", first.Stack, tc.wantAt)
+			case !tc.rerunFinds && first.Stack != "":
+				t.Fatalf("first run: stack %q, want none (the rerun's host call was refused)", first.Stack)
 			}
-			f := run(tc.name + " second")
-			if !strings.Contains(f.Stack, tc.wantAt) {
-				t.Fatalf("traced run: %s: stack %q, want %q", f.Message, f.Stack, tc.wantAt)
+			second := run(tc.name + " second")
+			if !strings.Contains(second.Stack, tc.wantAt) || strings.Contains(second.Stack, rerunNote) {
+				t.Fatalf("traced run: %s: stack %q, want %q and no rerun", second.Message, second.Stack, tc.wantAt)
 			}
-			t.Logf("%s: %s\n%s", f.Kind, f.Message, f.Stack)
+			if got := len(acts.sent()) - replies; got != 2*strings.Count(tc.code, "reply(")+2 {
+				t.Fatalf("%d host calls reached the trusted side; want the two runs' and the two pongs'", got)
+			}
+			t.Logf("%s: %s\n%s", first.Kind, first.Message, first.Stack)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // crasher stays in native code past its 100 ms deadline on every run, so
@@ -62,5 +63,47 @@ func TestQuarantineReachesTheGuildAndTheOperatorLiftsIt(t *testing.T) {
 	}
 	if answer, _ := e.ext(e.admin, "enable", nameOpt("crasher")); answer != "Enabled **crasher** 1.0.0." {
 		t.Fatalf("enable after the lift = %q", answer)
+	}
+}
+
+// recurser overflows its worker's native stack through a chain of
+// proxies: no limit reaches it, and the dead worker takes the run's line
+// with it.
+const recurser = `// ==SkyExtension==
+// @name         recurser
+// @version      1.0.0
+// @description  Recurses natively through proxies
+// @engine       ^1.0
+// @type         command
+// @key          recurse
+// @scopes       messages_write
+// ==/SkyExtension==
+let h = {};
+for (let i = 0; i < 200000; i++) h = new Proxy({}, h);
+const deep = new Proxy({}, h);
+await require('message').reply(String(deep.x));
+`
+
+// Through Discord: the admin's /ext logs names the statement of a run
+// that ended its worker where its own stack could not be read (found by
+// the sandbox's traced rerun).
+func TestWorkerEndingRunNamesItsStatement(t *testing.T) {
+	t.Parallel()
+	e := newGuild(t, nil)
+	if answer := e.install([]byte(recurser)); !strings.Contains(answer, "Installed **recurser** 1.0.0") {
+		t.Fatalf("install = %q", answer)
+	}
+	if replies := e.say(e.member, "!recurse"); len(replies) != 0 {
+		t.Fatalf("the recursing run replied: %v", contents(replies))
+	}
+	var logs string
+	for range 100 {
+		if logs, _ = e.ext(e.admin, "logs", nameOpt("recurser")); strings.Contains(logs, "(at recurser.skyext:13:1)") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(logs, "native recursion") || !strings.Contains(logs, "(at recurser.skyext:13:1)") {
+		t.Fatalf("/ext logs does not name the statement:\n%s", logs)
 	}
 }

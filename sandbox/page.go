@@ -120,27 +120,42 @@ func (p *statusPage) setNative(site nativeSite) {
 // nativeSite reads what setNative published. The worker wrote it, so the
 // name is kept only if it is a builtin's name in form (letters and dots).
 func (p *statusPage) nativeSite() nativeSite {
-	seq := p.word(pageNativeSeq)
+	var site nativeSite
+	var what string
+	if !p.consistent(pageNativeSeq, func() {
+		site = p.site(pageNativeInv, pageNativePos)
+		n := min(p.word(pageNativeLen).Load(), maxNativeWhat)
+		what = string(p.mem[pageNativeWhat : pageNativeWhat+n])
+	}) || !builtinName(what) {
+		return nativeSite{}
+	}
+	site.what = what
+	return site
+}
+
+// consistent runs read until it saw the words guarded by the seqlock at
+// seqOff without a write in between; false if the writer never let it.
+func (p *statusPage) consistent(seqOff int, read func()) bool {
+	seq := p.word(seqOff)
 	for range 1000 {
 		s := seq.Load()
 		if s&1 != 0 {
 			continue
 		}
-		site := nativeSite{inv: p.word(pageNativeInv).Load()}
-		pos := p.word(pageNativePos).Load()
-		site.line, site.col = int(pos>>32), int(uint32(pos))
-		n := min(p.word(pageNativeLen).Load(), maxNativeWhat)
-		what := string(p.mem[pageNativeWhat : pageNativeWhat+n])
-		if seq.Load() != s {
-			continue
+		read()
+		if seq.Load() == s {
+			return true
 		}
-		if !builtinName(what) {
-			return nativeSite{}
-		}
-		site.what = what
-		return site
 	}
-	return nativeSite{}
+	return false
+}
+
+// site reads an invocation and a packed line and column.
+func (p *statusPage) site(invOff, posOff int) nativeSite {
+	site := nativeSite{inv: p.word(invOff).Load()}
+	pos := p.word(posOff).Load()
+	site.line, site.col = int(pos>>32), int(uint32(pos))
+	return site
 }
 
 func builtinName(s string) bool {
@@ -166,20 +181,11 @@ func (p *statusPage) setTrace(site nativeSite) {
 
 // traceSite reads what setTrace published (inv 0 for nothing).
 func (p *statusPage) traceSite() nativeSite {
-	seq := p.word(pageTraceSeq)
-	for range 1000 {
-		s := seq.Load()
-		if s&1 != 0 {
-			continue
-		}
-		site := nativeSite{inv: p.word(pageTraceInv).Load()}
-		pos := p.word(pageTracePos).Load()
-		site.line, site.col = int(pos>>32), int(uint32(pos))
-		if seq.Load() == s {
-			return site
-		}
+	var site nativeSite
+	if !p.consistent(pageTraceSeq, func() { site = p.site(pageTraceInv, pageTracePos) }) {
+		return nativeSite{}
 	}
-	return nativeSite{}
+	return site
 }
 
 var _ tracer = (*statusPage)(nil)

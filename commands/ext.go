@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -320,7 +319,7 @@ func (x *Ext) logs(r *responder, guild store.GuildID, sub *discordgo.Application
 	for _, e := range entries {
 		line := fmt.Sprintf("`%s` %s %s", e.At.UTC().Format("2006-01-02 15:04:05"), strings.ToUpper(e.Level), e.Message)
 		// Where it happened, from the stack the entry keeps.
-		if at := logWhere.FindString(e.Detail); at != "" && !strings.Contains(e.Message, at) {
+		if at := extensions.StackPosition(e.Detail); at != "" && !strings.Contains(e.Message, at) {
 			line += " (at " + at + ")"
 		}
 		if b.Len()+len(line) > 1900 {
@@ -331,9 +330,6 @@ func (x *Ext) logs(r *responder, guild store.GuildID, sub *discordgo.Application
 	}
 	r.say(strings.TrimRight(b.String(), "\n"))
 }
-
-// logWhere is a position in a log entry's JS stack: "hello.skyext:12:5".
-var logWhere = regexp.MustCompile(`[\w.-]+\.skyext:\d+(?::\d+)?`)
 
 // Option helpers.
 

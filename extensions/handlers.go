@@ -69,7 +69,7 @@ func (m *Manager) describeProgram(ctx context.Context, guild store.GuildID, name
 	}
 	if f := res.Failure; f != nil {
 		where := ""
-		if line := firstStackLine(f.Stack); line != "" {
+		if line := StackPosition(f.Stack); line != "" {
 			where = " at " + line
 		}
 		return nil, skyerr.New(skyerr.LoadFailed, "The top level of %s@%s failed%s: %s.", name, version, where, strings.TrimSuffix(f.Message, "."))
@@ -80,15 +80,11 @@ func (m *Manager) describeProgram(ctx context.Context, guild store.GuildID, name
 	return res.Registrations, nil
 }
 
-// firstStackLine is the first "file:line:col" position of a JS stack.
-func firstStackLine(stack string) string {
-	for _, f := range strings.FieldsFunc(stack, func(r rune) bool { return r == ' ' || r == '(' || r == ')' || r == '\n' }) {
-		if strings.Contains(f, ".skyext:") {
-			return f
-		}
-	}
-	return ""
-}
+// StackPosition is the first extension position of a JS stack,
+// "hello.skyext:12:5", or "" if it names none.
+func StackPosition(stack string) string { return stackPosition.FindString(stack) }
+
+var stackPosition = regexp.MustCompile(`[\w.-]+\.skyext:\d+(?::\d+)?`)
 
 // validateRegistrations checks what an isolate reported: it is untrusted.
 func validateRegistrations(regs []sandbox.Registration) error {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -685,13 +684,10 @@ func describeRun(r extensions.Run) string {
 	return s
 }
 
-// stackWhere is a position in a JS stack: "hello.skyext:12:5".
-var stackWhere = regexp.MustCompile(`[\w.-]+\.skyext:\d+(?::\d+)?`)
-
 // failureText is a run's failure with the line it happened at.
 func failureText(f *sandbox.Failure) string {
 	s := f.Kind + ": " + f.Message
-	if m := stackWhere.FindString(f.Stack); m != "" && !strings.Contains(s, m) {
+	if m := extensions.StackPosition(f.Stack); m != "" && !strings.Contains(s, m) {
 		s += " (at " + m + ")"
 	}
 	return s
